@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file gather.h
+ * The gatherer: discover every network namespace of the host, enter each on a
+ * dedicated thread and dump its sockets over NETLINK_SOCK_DIAG.
+ *
+ * Threads: nsn_gather() starts and joins its own worker threads; setns(2) is only
+ * ever called on them. It never prints and never exits; problems with individual
+ * namespaces are recorded in nsn_scan.warnings and counted.
+ */
+#ifndef NSNET_GATHER_H
+#define NSNET_GATHER_H
+
+#include <nsnet/model.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Which namespaces to gather. */
+enum nsn_scope {
+	NSN_SCOPE_CURRENT = 0, /**< only the caller's own namespace (no privileges needed) */
+	NSN_SCOPE_ALL,         /**< every namespace of the host */
+	NSN_SCOPE_ONE,         /**< the one named by nsn_gather_opts.target */
+};
+
+/** Flags for nsn_gather_opts.flags. */
+enum {
+	NSN_GATHER_PROCS = 1u << 0, /**< map sockets to processes (one /proc pass) */
+	NSN_GATHER_INFO = 1u << 1,  /**< tcp_info, congestion algorithm and socket memory */
+	NSN_GATHER_NO_SOCKS = 1u << 2, /**< discovery only */
+};
+
+/** Progress report, called on the caller's thread about every 100 ms while dumping. */
+typedef void (*nsn_progress_fn)(size_t done, size_t total, double elapsed_ms, void *userdata);
+
+struct nsn_gather_opts {
+	enum nsn_scope scope;
+	const char *target;  /**< NSN_SCOPE_ONE: a name in /run/netns, a path, or a pid */
+	unsigned protos;     /**< NSN_PROTO_BIT() mask; 0 means all */
+	unsigned families;   /**< bit 0: IPv4, bit 1: IPv6; 0 means both (unix is unaffected) */
+	unsigned states;     /**< nsn_state bit mask asked of the kernel; 0 means NSN_STATES_ALL */
+	unsigned flags;      /**< NSN_GATHER_* */
+	unsigned threads;    /**< worker threads; 0 means one per online CPU */
+	const char *proc_root; /**< where /proc is; NULL means "/proc" */
+	const char *run_root;  /**< prefix of /run and /var/run; NULL means "" (the host's) */
+	nsn_progress_fn progress;
+	void *progress_userdata;
+	/** Test hook: sleep this long between discovery and dump (0: none). */
+	unsigned pause_after_discovery_ms;
+};
+
+#define NSN_FAMILY_V4 1u
+#define NSN_FAMILY_V6 2u
+
+/**
+ * Discover namespaces per @p opts and dump them.
+ *
+ * @return 0 and a new scan in *ret_scan (free with nsn_scan_free()), or -errno:
+ *         -EPERM when the caller lacks the privilege to enter namespaces, -ENOENT when
+ *         NSN_SCOPE_ONE names nothing, -ENOMEM. Failures of single namespaces are
+ *         not errors: they are counted and described in the scan's warnings.
+ */
+int nsn_gather(const struct nsn_gather_opts *opts, struct nsn_scan **ret_scan);
+
+/**
+ * Check the effective capabilities needed for @p scope.
+ * @return 0, or -EPERM with the name of the first missing capability in *ret_missing
+ *         (a static string, e.g. "CAP_SYS_ADMIN").
+ */
+int nsn_gather_check_caps(enum nsn_scope scope, unsigned flags, const char **ret_missing);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
