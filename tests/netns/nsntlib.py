@@ -1,0 +1,309 @@
+"""Shared plumbing for the real-namespace tests: privileges, a world that
+cleans up after itself, running nsnetstat and ss, and converting nsnetstat's
+JSON into the rows ss prints so the two can be compared as multisets."""
+
+import atexit
+import collections
+import ipaddress
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+HELPERS = os.path.join(HERE, "helpers")
+SKIP = 77
+
+
+def skip(reason):
+    print("SKIP: " + reason, file=sys.stderr)
+    sys.exit(SKIP)
+
+
+def require_root(tools=("ip", "ss", "unshare", "nsenter")):
+    if os.geteuid() != 0:
+        skip("needs root (creates network namespaces)")
+    for t in tools:
+        if shutil.which(t) is None:
+            skip("needs %s in PATH" % t)
+    # A container without CAP_SYS_ADMIN cannot make namespaces at all.
+    r = subprocess.run(["unshare", "-n", "true"], capture_output=True)
+    if r.returncode != 0:
+        skip("cannot create network namespaces: " + r.stderr.decode().strip())
+
+
+def host_netns_stat():
+    """stat of the initial network namespace: pid 1's, or where pid 1 is not
+    readable (a sandbox may deny even root) kthreadd's, which always lives in
+    the initial namespace."""
+    try:
+        return os.stat("/proc/1/ns/net")
+    except PermissionError:
+        return os.stat("/proc/2/ns/net")
+
+
+def run(cmd, check=True, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if check and r.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), r.returncode, r.stderr.strip()))
+    return r
+
+
+class World:
+    """Namespaces, processes, mounts and files made by one test.  Torn down at
+    exit, on SIGTERM/SIGINT (CTest's timeout) and on exceptions."""
+
+    def __init__(self):
+        self.tag = "nsnt%d" % os.getpid()
+        self.netns = []
+        self.procs = []
+        self.mounts = []
+        self.paths = []
+        self.done = False
+        atexit.register(self.cleanup)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, lambda s, f: sys.exit(128 + s))
+
+    def add_netns(self, suffix):
+        name = "%s-%s" % (self.tag, suffix)
+        run(["ip", "netns", "add", name])
+        self.netns.append(name)
+        run(["ip", "-n", name, "link", "set", "lo", "up"])
+        return name
+
+    def spawn(self, cmd, **kw):
+        p = subprocess.Popen(cmd, **kw)
+        self.procs.append(p)
+        return p
+
+    def unshare_sleep(self, secs=120):
+        """A namespace reachable only through a process: unshare -n sleep."""
+        p = self.spawn(["unshare", "-n", "sleep", str(secs)])
+        mine = os.stat("/proc/self/ns/net").st_ino
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            try:
+                if os.stat("/proc/%d/ns/net" % p.pid).st_ino != mine:
+                    # unshare has switched; wait for the exec of sleep too.
+                    with open("/proc/%d/comm" % p.pid) as f:
+                        if f.read().strip() == "sleep":
+                            return p
+            except FileNotFoundError:
+                pass
+            time.sleep(0.01)
+        raise RuntimeError("unshare -n sleep did not start")
+
+    def tmpdir(self):
+        d = tempfile.mkdtemp(prefix=self.tag + "-")
+        self.paths.append(d)
+        return d
+
+    def cleanup(self):
+        if self.done:
+            return
+        self.done = True
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                try:
+                    if p.stdin:
+                        p.stdin.close()
+                except OSError:
+                    pass
+                p.kill()
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        for m in reversed(self.mounts):
+            subprocess.run(["umount", "-l", m], capture_output=True)
+        for n in reversed(self.netns):
+            subprocess.run(["ip", "netns", "del", n], capture_output=True)
+        for p in self.paths:
+            if os.path.isdir(p):
+                shutil.rmtree(p, ignore_errors=True)
+            elif os.path.lexists(p):
+                os.unlink(p)
+
+
+def start_fixture(world, cfg, timeout=30):
+    """Run helpers/fixture.py and return its JSON report."""
+    p = world.spawn([sys.executable, os.path.join(HELPERS, "fixture.py"), json.dumps(cfg)],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    ready, _, _ = select.select([p.stdout], [], [], timeout)
+    line = p.stdout.readline() if ready else ""
+    if not line:
+        raise RuntimeError("fixture did not report (exit %r)" % p.poll())
+    return json.loads(line)
+
+
+def nsnetstat(binary, args, env=None, timeout=30):
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    r = subprocess.run([binary] + list(args), capture_output=True, text=True, env=e, timeout=timeout)
+    doc = None
+    if "--json" in args and r.returncode == 0:
+        try:
+            doc = json.loads(r.stdout)
+        except ValueError as ex:
+            raise AssertionError("nsnetstat %s: invalid JSON: %s\n%s" % (" ".join(args), ex, r.stdout[:2000]))
+    return r, doc
+
+
+def namespaces(doc):
+    return [ns for node in doc["nodes"] for ns in node["namespaces"]]
+
+
+def ns_by_inode(doc, inode):
+    found = [ns for ns in namespaces(doc) if ns["inode"] == inode]
+    return found
+
+
+# ---- ss side -------------------------------------------------------------
+
+def oracle_prefix(name=None, pid=None):
+    if name:
+        return ["ip", "netns", "exec", name]
+    if pid:
+        return ["nsenter", "--net=/proc/%d/ns/net" % pid]
+    return []
+
+
+USERS_RE = re.compile(r'\("((?:[^"\\]|\\.)*)",pid=(\d+),fd=(\d+)\)')
+
+
+def parse_users(text):
+    return tuple(sorted((c, int(p), int(f)) for c, p, f in USERS_RE.findall(text)))
+
+
+def ss_rows(prefix, args):
+    """Rows of `ss ARGS` as tuples (netid, state, rq, sq, local, peer, users);
+    columns ss leaves out (Netid with one socket table, State with one state)
+    are None.  The header tells which columns are there."""
+    r = run(prefix + ["ss"] + list(args))
+    lines = r.stdout.splitlines()
+    if not lines:
+        raise RuntimeError("ss printed nothing, not even a header")
+    head = lines[0].split()
+    has_netid, has_state = head[0] == "Netid", "State" in head[:2]
+    with_users = "p" in "".join(a for a in args if a.startswith("-") and not a.startswith("--"))
+    rows = []
+    for line in lines[1:]:
+        tok = line.split()
+        if not tok:
+            continue
+        i = 0
+        netid = state = None
+        if has_netid:
+            netid, i = tok[0], 1
+        if has_state:
+            state, i = tok[i], i + 1
+        rq, sq = tok[i], tok[i + 1]
+        i += 2
+        if netid and netid.startswith("u_"):
+            local, peer, i = tok[i] + " " + tok[i + 1], tok[i + 2] + " " + tok[i + 3], i + 4
+        else:
+            local, peer, i = tok[i], tok[i + 1], i + 2
+        users = parse_users(" ".join(tok[i:])) if with_users else None
+        rows.append((netid, state, rq, sq, local, peer, users))
+    return rows, has_netid, has_state
+
+
+# ---- nsnetstat JSON side -------------------------------------------------
+
+UNIX_NETID = {"stream": "u_str", "dgram": "u_dgr", "seqpacket": "u_seq"}
+
+
+def ss_inet(ep, family, v6only, dev=None):
+    """One endpoint the way ss -n prints it: IPv6 bracketed, the all-zero IPv6
+    address as '*' unless the socket is v6only ('[::]'), port 0 as '*',
+    a bound device as addr%dev."""
+    addr = ep["addr"]
+    if family == "inet6":
+        if not v6only and ipaddress.ip_address(addr) == ipaddress.IPv6Address("::"):
+            addr = "*"
+        else:
+            addr = "[%s]" % addr
+    if dev:
+        addr += "%" + dev
+    port = ep.get("port") or 0
+    return "%s:%s" % (addr, port if port else "*")
+
+
+def json_row(s, has_netid=True, has_state=True, with_users=False):
+    if s["proto"] == "unix":
+        netid = UNIX_NETID[s["type"]]
+        path = (s.get("local") or {}).get("path")
+        local = "%s %d" % (path if path is not None else "*", s["inode"])
+        peer = "* %d" % ((s.get("peer") or {}).get("inode") or 0)
+    else:
+        netid = s["proto"]
+        v6only = bool(s.get("v6only"))
+        local = ss_inet(s["local"], s["family"], v6only, s.get("dev"))
+        peer = ss_inet(s["peer"], s["family"], v6only)
+    users = None
+    if with_users:
+        users = tuple(sorted((p["comm"], p["pid"], p["fd"]) for p in s.get("processes") or []))
+    return (netid if has_netid else None, s["state"] if has_state else None,
+            str(s["recv_q"]), str(s["send_q"]), local, peer, users)
+
+
+def json_rows(ns, has_netid=True, has_state=True, with_users=False):
+    return [json_row(s, has_netid, has_state, with_users) for s in ns.get("sockets") or []]
+
+
+# ---- comparison ----------------------------------------------------------
+
+def fmt_row(r):
+    cols = [c for c in r[:6] if c is not None]
+    if r[6]:
+        cols.append("users:(" + ",".join('("%s",pid=%d,fd=%d)' % u for u in r[6]) + ")")
+    return "  ".join(cols)
+
+
+class Report:
+    def __init__(self):
+        self.failures = []
+        self.checks = 0
+
+    def check(self, cond, msg):
+        self.checks += 1
+        if not cond:
+            self.failures.append(msg)
+            print("FAIL: " + msg, file=sys.stderr)
+        return cond
+
+    def same_rows(self, label, expected, got):
+        """expected comes from ss, got from nsnetstat; multisets."""
+        e, g = collections.Counter(expected), collections.Counter(got)
+        missing, extra = e - g, g - e
+        self.checks += 1
+        if missing or extra:
+            lines = ["%s: nsnetstat differs from ss (%d rows from ss, %d from nsnetstat)"
+                     % (label, sum(e.values()), sum(g.values()))]
+            for r in sorted(missing.elements(), key=str):
+                lines.append("  missing (ss has it):        " + fmt_row(r))
+            for r in sorted(extra.elements(), key=str):
+                lines.append("  extra   (only in nsnetstat): " + fmt_row(r))
+            msg = "\n".join(lines)
+            self.failures.append(msg)
+            print("FAIL: " + msg, file=sys.stderr)
+            return False
+        print("ok: %s (%d rows)" % (label, sum(e.values())))
+        return True
+
+    def finish(self):
+        if self.checks == 0:
+            print("FAIL: no assertions ran", file=sys.stderr)
+            sys.exit(1)
+        if self.failures:
+            print("%d of %d checks failed" % (len(self.failures), self.checks), file=sys.stderr)
+            sys.exit(1)
+        print("all %d checks passed" % self.checks)
+        sys.exit(0)

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""CLI edges: usage errors, a closed stdout, missing CAP_SYS_ADMIN and the
+--summary counts.
+
+usage: test_cli_errors.py PATH_TO_NSNETSTAT
+"""
+
+import collections
+import os
+import select
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nsntlib as L  # noqa: E402
+
+
+def one_line(err):
+    return len([x for x in err.splitlines() if x.strip()]) == 1
+
+
+def main():
+    if len(sys.argv) != 2:
+        print("usage: test_cli_errors.py NSNETSTAT", file=sys.stderr)
+        return 2
+    binary = sys.argv[1]
+    L.require_root()
+    world = L.World()
+    rep = L.Report()
+
+    # Usage errors: exit 2, one stderr line that names the culprit.
+    cases = [
+        (["--no-such-flag"], ["--no-such-flag"]),
+        (["-t", "--all-namespaces", "--bogus=1"], ["--bogus"]),
+        (["-t", "dport", "=", ":foo"], ["foo"]),
+        (["-t", "(", "dport", "=", ":80"], ["(", ")"]),
+        (["-t", "state", "no-such-state"], ["no-such-state"]),
+        (["-t", "sport", "~", ":80"], ["~"]),
+    ]
+    for args, needles in cases:
+        r, _ = L.nsnetstat(binary, args)
+        rep.check(r.returncode == 2, "`nsnetstat %s`: exit %d, want 2" % (" ".join(args), r.returncode))
+        rep.check(one_line(r.stderr) and any(n in r.stderr for n in needles),
+                  "`nsnetstat %s`: want one stderr line naming %s, got %r"
+                  % (" ".join(args), " or ".join(repr(n) for n in needles), r.stderr))
+        rep.check(r.stdout == "", "`nsnetstat %s`: printed to stdout on a usage error: %r"
+                  % (" ".join(args), r.stdout[:200]))
+
+    # A namespace with 3000 sockets, so the listing is much larger than a pipe.
+    big = world.add_netns("big")
+    many = world.spawn(["ip", "netns", "exec", big, sys.executable,
+                        os.path.join(L.HELPERS, "many.py"), "1500"],
+                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    ready, _, _ = select.select([many.stdout], [], [], 20)
+    rep.check(ready and many.stdout.readline().strip() == "ready", "many.py did not start")
+
+    # Closed stdout: `nsnetstat ... | head -1` must be quiet.  Death by SIGPIPE
+    # (141) or a clean exit are both fine; a message or another status is not.
+    errfile = os.path.join(world.tmpdir(), "stderr")
+    sh = ('set -o pipefail; "$0" --all-namespaces -a 2>"$1" | head -1 >/dev/null; '
+          'echo "${PIPESTATUS[0]} ${PIPESTATUS[1]}"')
+    r = L.run(["bash", "-c", sh, binary, errfile], check=False)
+    st = r.stdout.split()
+    with open(errfile) as f:
+        err = f.read()
+    rep.check(len(st) == 2 and st[0] in ("0", "141") and st[1] == "0",
+              "nsnetstat --all-namespaces -a | head -1: statuses %r, want nsnetstat 0 or 141, head 0"
+              % r.stdout.strip())
+    rep.check(err == "", "nsnetstat --all-namespaces -a | head -1: stderr %r, want nothing" % err)
+
+    # Without CAP_SYS_ADMIN --all-namespaces cannot work: exit 2, say why.
+    if shutil.which("capsh"):
+        r = L.run(["capsh", "--drop=cap_sys_admin", "--", "-c", 'exec "$0" "$@"', binary,
+                   "--all-namespaces", "--json"], check=False)
+        rep.check(r.returncode == 2, "capsh --drop=cap_sys_admin: exit %d, want 2" % r.returncode)
+        rep.check(one_line(r.stderr) and "CAP_SYS_ADMIN" in r.stderr,
+                  "capsh --drop=cap_sys_admin: want one stderr line naming CAP_SYS_ADMIN, got %r"
+                  % r.stderr)
+    else:
+        print("note: capsh missing (apt-get install libcap2-bin); capability check not run",
+              file=sys.stderr)
+
+    # --summary: per namespace, counts by (proto, state) equal the full listing.
+    tmp = world.tmpdir()
+    c = world.add_netns("c")
+    L.start_fixture(world, {"tag": world.tag, "tmpdir": tmp, "ns": {"c": "/run/netns/" + c}})
+    mine = {os.stat("/run/netns/" + n).st_ino: n for n in (c, big)}
+    args = ["-t", "-u", "-w", "-x", "-a", "-n", "--all-namespaces", "--json"]
+    r1, full = L.nsnetstat(binary, args)
+    r2, summ = L.nsnetstat(binary, args + ["--summary"])
+    if rep.check(r1.returncode == 0 and r2.returncode == 0 and full and summ,
+                 "--summary run: exit %d/%d stderr %r %r" % (r1.returncode, r2.returncode,
+                                                             r1.stderr, r2.stderr)):
+        for ino, name in mine.items():
+            f, s = L.ns_by_inode(full, ino), L.ns_by_inode(summ, ino)
+            if not rep.check(len(f) == 1 and len(s) == 1, "%s missing from a --summary comparison run" % name):
+                continue
+            want = collections.Counter((x["proto"], x["state"]) for x in f[0]["sockets"])
+            sm = s[0].get("summary")
+            if not rep.check(isinstance(sm, dict) and "sockets" not in s[0],
+                             "%s: --summary namespace has no summary object (or still has sockets): %r"
+                             % (name, sorted(s[0])[:20])):
+                continue
+            by = sm.get("by") or []
+            got = collections.Counter({(b["proto"], b["state"]): b["count"] for b in by})
+            rep.check(len(by) == len(got), "%s: duplicate (proto,state) in summary: %r" % (name, by))
+            rep.check(got == want, "%s: summary %r, want %r" % (name, dict(got), dict(want)))
+            rep.check(sm.get("total") == sum(want.values()),
+                      "%s: total %r, want %d" % (name, sm.get("total"), sum(want.values())))
+            counts = [b["count"] for b in by]
+            rep.check(counts == sorted(counts, reverse=True), "%s: not largest first: %r" % (name, by))
+        rep.check(any(b["proto"] == "unix" and b["count"] >= 3000
+                      for ns in L.ns_by_inode(summ, os.stat("/run/netns/" + big).st_ino)
+                      for b in (ns.get("summary") or {}).get("by") or []),
+                  "%s: summary does not count its 3000 unix sockets" % big)
+
+    rep.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
