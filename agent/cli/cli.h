@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* nsnetstat's options and output writers. */
+#ifndef NSN_CLI_H
+#define NSN_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <nsnet/filter.h>
+#include <nsnet/gather.h>
+
+struct cli_opts {
+	struct nsn_gather_opts gather;
+	struct nsn_filter *filter;
+	bool numeric, procs, extended, info, json, summary, no_header, listening, all;
+	bool continuous;
+	double interval_s;
+	bool progress; /* stderr is a terminal */
+	const char *node; /* this host's name, for "nodes" */
+};
+
+/* Parse argv. Returns 0 to run, 1 when --help/--version was printed (exit 0), or 2
+ * after printing one usage line to stderr. */
+int cli_parse(int argc, char **argv, struct cli_opts *o);
+void cli_opts_release(struct cli_opts *o);
+
+/* Whether a gathered socket passes the filter expression (states were applied by the
+ * kernel request already). */
+bool cli_sock_visible(const struct cli_opts *o, const struct nsn_sock *s);
+
+void out_json(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan);
+void out_table(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan);
+void out_summary_table(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan);
+
+/* Per namespace counts by (proto, state), for --summary. */
+struct summary_row {
+	unsigned proto, state;
+	size_t count;
+};
+/* Fill rows (at most NSN_PROTO_MAX * NSN_SS_MAX), largest first; returns how many. */
+size_t summary_count(const struct cli_opts *o, const struct nsn_netns *ns,
+		     struct summary_row *rows, size_t *ret_total);
+
+/* A small streaming JSON writer. */
+struct json {
+	FILE *f;
+	int depth;
+	bool need_comma[32];
+};
+void json_begin_obj(struct json *j);
+void json_end_obj(struct json *j);
+void json_begin_arr(struct json *j);
+void json_end_arr(struct json *j);
+void json_key(struct json *j, const char *key);
+void json_str(struct json *j, const char *s);
+void json_strn(struct json *j, const char *s, size_t n);
+void json_u64(struct json *j, unsigned long long v);
+void json_i64(struct json *j, long long v);
+void json_double(struct json *j, double v);
+void json_bool(struct json *j, bool v);
+void json_null(struct json *j);
+
+#endif

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/* nsnetstat: the sockets of every network namespace of this host, as ss shows them. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+struct progress {
+	bool shown;
+};
+
+static void on_progress(size_t done, size_t total, double elapsed_ms, void *userdata)
+{
+	struct progress *p = userdata;
+
+	/* Only a scan that is slow enough to wonder about, and only for a person. */
+	if (elapsed_ms < 1000)
+		return;
+	fprintf(stderr, "\rnsnetstat: scanning namespaces %zu/%zu", done, total);
+	p->shown = true;
+}
+
+static int run_once(struct cli_opts *o)
+{
+	struct progress prog = {0};
+	struct nsn_scan *scan = NULL;
+	int r;
+
+	o->gather.progress = o->progress ? on_progress : NULL;
+	o->gather.progress_userdata = &prog;
+	r = nsn_gather(&o->gather, &scan);
+	if (prog.shown)
+		fputs("\r\033[K", stderr);
+	if (r < 0) {
+		if (o->gather.scope == NSN_SCOPE_ONE && (r == -ENOENT || r == -EINVAL || r == -ESRCH)) {
+			fprintf(stderr, "nsnetstat: -N %s: %s\n", o->gather.target,
+				r == -EINVAL ? "not a network namespace" : "no such network namespace");
+			return 2;
+		}
+		fprintf(stderr, "nsnetstat: scan failed: %s\n", strerror(-r));
+		return 1;
+	}
+	if (o->json)
+		out_json(stdout, o, scan);
+	else if (o->summary)
+		out_summary_table(stdout, o, scan);
+	else
+		out_table(stdout, o, scan);
+	if (scan->n_vanished || scan->n_failed)
+		fprintf(stderr,
+			"nsnetstat: %zu of %zu namespaces skipped (%zu vanished during the scan, %zu failed)%s\n",
+			scan->n_vanished + scan->n_failed, scan->n_netns, scan->n_vanished, scan->n_failed,
+			o->json ? "; see \"warnings\"" : "");
+	for (size_t i = 0; !o->json && i < scan->n_warnings; i++)
+		fprintf(stderr, "nsnetstat: warning: %s\n", scan->warnings[i]);
+	nsn_scan_free(scan);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static char outbuf[1 << 16];
+	struct cli_opts o = {0};
+	char host[256] = "localhost";
+	const char *missing;
+	int r;
+
+	/* `nsnetstat | head` must end quietly: die of SIGPIPE like any filter would,
+	 * even if our parent ignored it. */
+	signal(SIGPIPE, SIG_DFL);
+	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+
+	r = cli_parse(argc, argv, &o);
+	if (r != 0) {
+		cli_opts_release(&o);
+		return r == 1 ? 0 : r;
+	}
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		snprintf(host, sizeof(host), "localhost");
+	o.node = host;
+	o.progress = isatty(STDERR_FILENO);
+	const char *pause = getenv("NSNETSTAT_TEST_PAUSE_MS");
+	if (pause)
+		o.gather.pause_after_discovery_ms = (unsigned)strtoul(pause, NULL, 10);
+
+	if (nsn_gather_check_caps(o.gather.scope, o.gather.flags, &missing) < 0) {
+		fprintf(stderr, "nsnetstat: missing capability %s: needed to %s; run as root\n",
+			missing ? missing : "?",
+			missing && strcmp(missing, "CAP_SYS_ADMIN") == 0
+				? "enter other network namespaces (setns)"
+				: "read other processes' namespaces and file descriptors");
+		cli_opts_release(&o);
+		return 2;
+	}
+	for (;;) {
+		if (o.continuous && !o.json)
+			printf("%s# %ld\n", "", (long)time(NULL));
+		r = run_once(&o);
+		if (fflush(stdout) != 0 && errno == EPIPE)
+			r = 0;
+		if (r != 0 || !o.continuous)
+			break;
+		struct timespec ts = {(time_t)o.interval_s,
+				      (long)((o.interval_s - (double)(time_t)o.interval_s) * 1e9)};
+		nanosleep(&ts, NULL);
+	}
+	cli_opts_release(&o);
+	return r;
+}

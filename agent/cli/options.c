@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/* Command line: the flags ss and netstat users already know, then ss's filter words. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+enum {
+	OPT_INFO = 256,
+	OPT_ALL_NS,
+	OPT_JSON,
+	OPT_SUMMARY,
+	OPT_THREADS,
+};
+
+static const struct option longopts[] = {
+	{"tcp", no_argument, NULL, 't'},
+	{"udp", no_argument, NULL, 'u'},
+	{"raw", no_argument, NULL, 'w'},
+	{"unix", no_argument, NULL, 'x'},
+	{"listening", no_argument, NULL, 'l'},
+	{"all", no_argument, NULL, 'a'},
+	{"numeric", no_argument, NULL, 'n'},
+	{"processes", no_argument, NULL, 'p'},
+	{"extended", no_argument, NULL, 'e'},
+	{"ipv4", no_argument, NULL, '4'},
+	{"ipv6", no_argument, NULL, '6'},
+	{"netns", required_argument, NULL, 'N'},
+	{"continuous", optional_argument, NULL, 'c'},
+	{"no-header", no_argument, NULL, 'H'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{"info", no_argument, NULL, OPT_INFO},
+	{"all-namespaces", no_argument, NULL, OPT_ALL_NS},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"summary", no_argument, NULL, OPT_SUMMARY},
+	{"threads", required_argument, NULL, OPT_THREADS},
+	{0},
+};
+
+static void usage(FILE *f)
+{
+	fputs("Usage: nsnetstat [OPTIONS] [ FILTER ]\n"
+	      "Sockets of every network namespace on this host, as ss shows them.\n"
+	      "\n"
+	      "Scope:\n"
+	      "      --all-namespaces   every network namespace of the host\n"
+	      "  -N, --netns NAME|PATH|PID  one namespace (/run/netns/NAME, an nsfs path, a pid)\n"
+	      "                         (default: the current namespace, like netstat)\n"
+	      "Sockets:\n"
+	      "  -t, --tcp  -u, --udp  -w, --raw  -x, --unix   (default: all of them)\n"
+	      "  -4, --ipv4  -6, --ipv6\n"
+	      "  -l, --listening        listening sockets only (and unconnected UDP/raw)\n"
+	      "  -a, --all              all states (default: connected ones, like ss)\n"
+	      "Output:\n"
+	      "  -n, --numeric          do not resolve service names\n"
+	      "  -p, --processes        processes using each socket (pid, name, fd)\n"
+	      "  -e, --extended         uid, inode and socket cookie\n"
+	      "      --info             TCP internals (rtt, cwnd, retrans, bytes) and socket memory\n"
+	      "      --json             one JSON document per scan (schema in README.md)\n"
+	      "      --summary          per namespace: sockets by protocol and state, largest first\n"
+	      "  -c, --continuous[=SECS]  repeat every SECS seconds (default 1)\n"
+	      "  -H, --no-header        no header line\n"
+	      "      --threads N        worker threads (default: one per CPU)\n"
+	      "  -h, --help  -V, --version\n"
+	      "\n"
+	      "FILTER is ss's: [state STATE | exclude STATE]... [EXPRESSION], e.g.\n"
+	      "  nsnetstat --all-namespaces -tn state established '( dport = :443 or sport = :443 )'\n"
+	      "  nsnetstat --all-namespaces --summary exclude listening\n"
+	      "STATE: established syn-sent syn-recv fin-wait-1 fin-wait-2 time-wait closed\n"
+	      "       close-wait last-ack listening closing, or all connected synchronized bucket big\n",
+	      f);
+}
+
+__attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("nsnetstat: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see nsnetstat --help)\n", stderr);
+	return 2;
+}
+
+static int parse_interval(const char *s, double *ret)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || v <= 0 || v > 86400)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static bool is_number(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if ((*s < '0' || *s > '9') && *s != '.')
+			return false;
+	return true;
+}
+
+int cli_parse(int argc, char **argv, struct cli_opts *o)
+{
+	struct nsn_filter_error ferr;
+	unsigned protos = 0, families = 0;
+	int c, r;
+
+	o->interval_s = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":tuwxlanpe46N:c::HhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't': protos |= NSN_PROTO_BIT(NSN_PROTO_TCP); break;
+		case 'u': protos |= NSN_PROTO_BIT(NSN_PROTO_UDP); break;
+		case 'w': protos |= NSN_PROTO_BIT(NSN_PROTO_RAW); break;
+		case 'x': protos |= NSN_PROTO_BIT(NSN_PROTO_UNIX); break;
+		case '4': families |= NSN_FAMILY_V4; break;
+		case '6': families |= NSN_FAMILY_V6; break;
+		case 'l': o->listening = true; break;
+		case 'a': o->all = true; break;
+		case 'n': o->numeric = true; break;
+		case 'p': o->procs = true; break;
+		case 'e': o->extended = true; break;
+		case 'H': o->no_header = true; break;
+		case OPT_INFO: o->info = true; break;
+		case OPT_JSON: o->json = true; break;
+		case OPT_SUMMARY: o->summary = true; break;
+		case OPT_ALL_NS:
+			o->gather.scope = NSN_SCOPE_ALL;
+			break;
+		case 'N':
+			o->gather.scope = NSN_SCOPE_ONE;
+			o->gather.target = optarg;
+			break;
+		case 'c':
+			o->continuous = true;
+			/* "-c 2" as well as "-c2"/"--continuous=2": a filter never starts with a number. */
+			if (!optarg && optind < argc && is_number(argv[optind]))
+				optarg = argv[optind++];
+			if (optarg && parse_interval(optarg, &o->interval_s) < 0)
+				return bad("bad interval '%s' for -c: expected seconds > 0", optarg);
+			break;
+		case OPT_THREADS: {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (*end || n == 0 || n > 64)
+				return bad("bad --threads '%s': expected 1..64", optarg);
+			o->gather.threads = (unsigned)n;
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return 1;
+		case 'V':
+			puts("nsnetstat " NSN_VERSION);
+			return 1;
+		case ':':
+			return bad("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			if (optopt && optopt < 256) {
+				char s[3] = {'-', (char)optopt, '\0'};
+				return bad("unknown option '%s'", s);
+			}
+			return bad("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (o->gather.scope == NSN_SCOPE_ONE && o->gather.target[0] == '\0')
+		return bad("%s: -N needs a namespace name, path or pid", "");
+
+	r = nsn_filter_parse(argc - optind, argv + optind, &o->filter, &ferr);
+	if (r == -EINVAL) {
+		fprintf(stderr, "nsnetstat: bad filter at '%s': %s\n",
+			ferr.argi < argc - optind ? argv[optind + ferr.argi] : "(end)", ferr.msg);
+		return 2;
+	}
+	if (r < 0) {
+		fprintf(stderr, "nsnetstat: %s\n", strerror(-r));
+		return 2;
+	}
+
+	o->gather.protos = protos;
+	o->gather.families = families;
+	/* ss's default states: connected ones; -l listening (and unconnected datagram
+	 * sockets); -a all; explicit state words win. A summary counts every state unless
+	 * told otherwise, or it would hide exactly the TIME-WAIT build-up it is for. */
+	unsigned states = nsn_filter_states(o->filter);
+	if (!states) {
+		if (o->all || (o->summary && !o->listening))
+			states = NSN_STATES_ALL;
+		else if (o->listening)
+			states = (1u << NSN_SS_LISTEN) | (1u << NSN_SS_CLOSE);
+		else
+			states = NSN_STATES_ALL & ~((1u << NSN_SS_LISTEN) | (1u << NSN_SS_CLOSE) |
+						    (1u << NSN_SS_TIME_WAIT) | (1u << NSN_SS_SYN_RECV));
+	}
+	o->gather.states = states;
+	if (o->procs)
+		o->gather.flags |= NSN_GATHER_PROCS;
+	if (o->info)
+		o->gather.flags |= NSN_GATHER_INFO;
+	return 0;
+}
+
+void cli_opts_release(struct cli_opts *o)
+{
+	nsn_filter_free(o->filter);
+	o->filter = NULL;
+}
+
+bool cli_sock_visible(const struct cli_opts *o, const struct nsn_sock *s)
+{
+	return !o->filter || nsn_filter_match(o->filter, s);
+}

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: MIT */
+/* The --json document (schema in README.md): nodes -> namespaces -> sockets. */
+#include <string.h>
+#include <sys/socket.h>
+
+#include <nsnet/format.h>
+
+#include "cli.h"
+
+static const char *family_name(unsigned family)
+{
+	return family == AF_INET ? "inet" : family == AF_INET6 ? "inet6" : "unix";
+}
+
+static const char *unix_type(unsigned type)
+{
+	return type == SOCK_STREAM ? "stream" : type == SOCK_DGRAM ? "dgram"
+	       : type == SOCK_SEQPACKET ? "seqpacket" : "unknown";
+}
+
+static void endpoint(struct json *j, const struct nsn_sock *s, const struct nsn_endpoint *ep)
+{
+	char buf[64];
+
+	json_begin_obj(j);
+	json_key(j, "addr");
+	json_str(j, nsn_fmt_addr(buf, sizeof(buf), s->family, ep->addr));
+	json_key(j, "port");
+	json_u64(j, ep->port);
+	json_end_obj(j);
+}
+
+static void tcp_info(struct json *j, const struct nsn_tcp_info *t)
+{
+	json_key(j, "tcp_info");
+	json_begin_obj(j);
+	json_key(j, "cong");
+	json_str(j, t->cong);
+#define U(name, field)          \
+	json_key(j, name);      \
+	json_u64(j, t->field)
+	U("rtt_us", rtt_us);
+	U("rttvar_us", rttvar_us);
+	U("rto_us", rto_us);
+	U("cwnd", snd_cwnd);
+	U("ssthresh", snd_ssthresh);
+	U("snd_mss", snd_mss);
+	U("rcv_mss", rcv_mss);
+	U("retrans", retrans);
+	U("total_retrans", total_retrans);
+	U("bytes_sent", bytes_sent);
+	U("bytes_retrans", bytes_retrans);
+	U("bytes_acked", bytes_acked);
+	U("bytes_received", bytes_received);
+	U("last_send_ms", last_data_sent_ms);
+	U("last_recv_ms", last_data_recv_ms);
+	U("last_ack_ms", last_ack_recv_ms);
+	U("delivery_rate", delivery_rate);
+	U("snd_wscale", snd_wscale);
+	U("rcv_wscale", rcv_wscale);
+#undef U
+	json_end_obj(j);
+}
+
+static void skmem(struct json *j, const struct nsn_skmem *m)
+{
+	json_key(j, "skmem");
+	json_begin_obj(j);
+#define U(name, field)          \
+	json_key(j, name);      \
+	json_u64(j, m->field)
+	U("rmem_alloc", rmem_alloc);
+	U("rcvbuf", rcvbuf);
+	U("wmem_alloc", wmem_alloc);
+	U("sndbuf", sndbuf);
+	U("fwd_alloc", fwd_alloc);
+	U("wmem_queued", wmem_queued);
+	U("optmem", optmem);
+	U("backlog", backlog);
+	U("drops", drops);
+#undef U
+	json_end_obj(j);
+}
+
+static void sock(struct json *j, const struct cli_opts *o, const struct nsn_scan *scan,
+		 const struct nsn_sock *s)
+{
+	json_begin_obj(j);
+	json_key(j, "proto");
+	json_str(j, nsn_proto_name(s->proto));
+	json_key(j, "family");
+	json_str(j, family_name(s->family));
+	if (s->proto == NSN_PROTO_UNIX) {
+		json_key(j, "type");
+		json_str(j, unix_type(s->type));
+	}
+	json_key(j, "state");
+	json_str(j, nsn_state_name(s->state));
+	json_key(j, "recv_q");
+	json_u64(j, s->recv_q);
+	json_key(j, "send_q");
+	json_u64(j, s->send_q);
+	if (s->proto == NSN_PROTO_UNIX) {
+		json_key(j, "local");
+		json_begin_obj(j);
+		json_key(j, "path");
+		json_str(j, s->path);
+		json_end_obj(j);
+		json_key(j, "peer");
+		json_begin_obj(j);
+		json_key(j, "inode");
+		json_u64(j, s->peer_inode);
+		json_end_obj(j);
+	} else {
+		json_key(j, "local");
+		endpoint(j, s, &s->local);
+		json_key(j, "peer");
+		endpoint(j, s, &s->peer);
+		if (s->family == AF_INET6 && s->v6only >= 0) {
+			json_key(j, "v6only");
+			json_bool(j, s->v6only == 1);
+		}
+	}
+	if (s->ifindex) {
+		json_key(j, "dev");
+		json_str(j, s->dev);
+		json_key(j, "ifindex");
+		json_u64(j, s->ifindex);
+	}
+	json_key(j, "uid");
+	if (s->uid == UINT32_MAX)
+		json_null(j);
+	else
+		json_u64(j, s->uid);
+	json_key(j, "inode");
+	json_u64(j, s->inode);
+	json_key(j, "cookie");
+	json_u64(j, s->cookie);
+	if (o->procs) {
+		const struct nsn_proc_ref *refs;
+		size_t n = nsn_procmap_lookup(scan->procs, s->inode, &refs);
+
+		json_key(j, "processes");
+		json_begin_arr(j);
+		for (size_t i = 0; i < n; i++) {
+			json_begin_obj(j);
+			json_key(j, "pid");
+			json_i64(j, refs[i].pid);
+			json_key(j, "comm");
+			json_str(j, refs[i].comm);
+			json_key(j, "fd");
+			json_i64(j, refs[i].fd);
+			json_end_obj(j);
+		}
+		json_end_arr(j);
+	}
+	if (s->tcp_info)
+		tcp_info(j, s->tcp_info);
+	if (s->skmem)
+		skmem(j, s->skmem);
+	json_end_obj(j);
+}
+
+static void summary(struct json *j, const struct cli_opts *o, const struct nsn_netns *ns)
+{
+	struct summary_row rows[NSN_PROTO_MAX * NSN_SS_MAX];
+	size_t total, n = summary_count(o, ns, rows, &total);
+
+	json_key(j, "summary");
+	json_begin_obj(j);
+	json_key(j, "total");
+	json_u64(j, total);
+	json_key(j, "by");
+	json_begin_arr(j);
+	for (size_t i = 0; i < n; i++) {
+		json_begin_obj(j);
+		json_key(j, "proto");
+		json_str(j, nsn_proto_name(rows[i].proto));
+		json_key(j, "state");
+		json_str(j, nsn_state_name(rows[i].state));
+		json_key(j, "count");
+		json_u64(j, rows[i].count);
+		json_end_obj(j);
+	}
+	json_end_arr(j);
+	json_end_obj(j);
+}
+
+static void netns(struct json *j, const struct cli_opts *o, const struct nsn_scan *scan,
+		  const struct nsn_netns *ns)
+{
+	json_begin_obj(j);
+	json_key(j, "inode");
+	json_u64(j, ns->inode);
+	json_key(j, "dev");
+	json_u64(j, ns->dev);
+	json_key(j, "names");
+	json_begin_arr(j);
+	for (size_t i = 0; i < ns->n_names; i++)
+		json_str(j, ns->names[i]);
+	json_end_arr(j);
+	json_key(j, "host");
+	json_bool(j, ns->host);
+	json_key(j, "current");
+	json_bool(j, ns->current);
+	json_key(j, "pid");
+	if (ns->pid)
+		json_i64(j, ns->pid);
+	else
+		json_null(j);
+	json_key(j, "nprocs");
+	json_u64(j, ns->n_pids);
+	json_key(j, "error");
+	json_str(j, ns->err ? strerror(-ns->err) : NULL);
+	if (o->summary) {
+		summary(j, o, ns);
+	} else {
+		json_key(j, "sockets");
+		json_begin_arr(j);
+		for (size_t i = 0; i < ns->n_socks; i++)
+			if (cli_sock_visible(o, &ns->socks[i]))
+				sock(j, o, scan, &ns->socks[i]);
+		json_end_arr(j);
+	}
+	json_end_obj(j);
+}
+
+void out_json(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan)
+{
+	struct json j = {.f = f};
+
+	json_begin_obj(&j);
+	json_key(&j, "nodes");
+	json_begin_arr(&j);
+	json_begin_obj(&j);
+	json_key(&j, "node");
+	json_str(&j, o->node);
+	json_key(&j, "namespaces");
+	json_begin_arr(&j);
+	for (size_t i = 0; i < scan->n_netns; i++)
+		netns(&j, o, scan, scan->netns[i]);
+	json_end_arr(&j);
+	json_end_obj(&j);
+	json_end_arr(&j);
+	json_key(&j, "warnings");
+	json_begin_arr(&j);
+	for (size_t i = 0; i < scan->n_warnings; i++)
+		json_str(&j, scan->warnings[i]);
+	json_end_arr(&j);
+	json_key(&j, "scan");
+	json_begin_obj(&j);
+	json_key(&j, "namespaces");
+	json_u64(&j, scan->n_netns);
+	json_key(&j, "vanished");
+	json_u64(&j, scan->n_vanished);
+	json_key(&j, "failed");
+	json_u64(&j, scan->n_failed);
+	json_key(&j, "discover_ms");
+	json_double(&j, scan->discover_ms);
+	json_key(&j, "dump_ms");
+	json_double(&j, scan->dump_ms);
+	json_key(&j, "procs_ms");
+	json_double(&j, scan->procs_ms);
+	json_end_obj(&j);
+	json_end_obj(&j);
+	fputc('\n', f);
+}

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/* The aligned table: ss's columns with NETNS in front. Widths come from a first pass
+ * over the sockets, so nothing is buffered (a host of 100k sockets stays small). */
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <nsnet/format.h>
+
+#include "cli.h"
+
+enum { C_NETNS, C_NETID, C_STATE, C_RECVQ, C_SENDQ, C_LOCAL, C_PEER, C_EXT, C_MAX };
+
+struct cells {
+	char c[C_MAX][192];
+};
+
+static const char *const headers[C_MAX] = {
+	"NETNS", "Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Details",
+};
+
+static void fill(struct cells *x, const struct cli_opts *o, const char *label, const struct nsn_sock *s)
+{
+	snprintf(x->c[C_NETNS], sizeof(x->c[0]), "%s", label);
+	snprintf(x->c[C_NETID], sizeof(x->c[0]), "%s", nsn_sock_netid(s));
+	snprintf(x->c[C_STATE], sizeof(x->c[0]), "%s", nsn_state_name(s->state));
+	snprintf(x->c[C_RECVQ], sizeof(x->c[0]), "%u", s->recv_q);
+	snprintf(x->c[C_SENDQ], sizeof(x->c[0]), "%u", s->send_q);
+	if (s->proto == NSN_PROTO_UNIX) {
+		snprintf(x->c[C_LOCAL], sizeof(x->c[0]), "%s %u", nsn_fmt_unix_path(s), s->inode);
+		snprintf(x->c[C_PEER], sizeof(x->c[0]), "* %u", s->peer_inode);
+	} else {
+		nsn_fmt_endpoint(x->c[C_LOCAL], sizeof(x->c[0]), s, &s->local, o->numeric);
+		nsn_fmt_endpoint(x->c[C_PEER], sizeof(x->c[0]), s, &s->peer, o->numeric);
+	}
+	x->c[C_EXT][0] = '\0';
+	if (o->extended) {
+		if (s->uid == UINT32_MAX)
+			snprintf(x->c[C_EXT], sizeof(x->c[0]), "ino:%u sk:%llx", s->inode,
+				 (unsigned long long)s->cookie);
+		else
+			snprintf(x->c[C_EXT], sizeof(x->c[0]), "uid:%u ino:%u sk:%llx", s->uid, s->inode,
+				 (unsigned long long)s->cookie);
+	}
+}
+
+static void print_procs(FILE *f, const struct nsn_scan *scan, const struct nsn_sock *s)
+{
+	const struct nsn_proc_ref *refs;
+	size_t n = nsn_procmap_lookup(scan->procs, s->inode, &refs);
+
+	if (n == 0)
+		return;
+	fputs("users:(", f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s(\"%s\",pid=%d,fd=%d)", i ? "," : "", refs[i].comm, (int)refs[i].pid,
+			refs[i].fd);
+	fputc(')', f);
+}
+
+static void print_info(FILE *f, const struct nsn_sock *s)
+{
+	const struct nsn_tcp_info *t = s->tcp_info;
+	const struct nsn_skmem *m = s->skmem;
+
+	if (!t && !m)
+		return;
+	fputs("\t", f);
+	if (t) {
+		if (t->cong[0])
+			fprintf(f, " %s", t->cong);
+		if (t->snd_wscale || t->rcv_wscale)
+			fprintf(f, " wscale:%u,%u", t->snd_wscale, t->rcv_wscale);
+		fprintf(f, " rto:%g rtt:%g/%g mss:%u rcvmss:%u cwnd:%u", t->rto_us / 1000.0,
+			t->rtt_us / 1000.0, t->rttvar_us / 1000.0, t->snd_mss, t->rcv_mss, t->snd_cwnd);
+		if (t->snd_ssthresh < 0xFFFF)
+			fprintf(f, " ssthresh:%u", t->snd_ssthresh);
+		fprintf(f, " bytes_sent:%llu bytes_retrans:%llu bytes_acked:%llu bytes_received:%llu",
+			(unsigned long long)t->bytes_sent, (unsigned long long)t->bytes_retrans,
+			(unsigned long long)t->bytes_acked, (unsigned long long)t->bytes_received);
+		fprintf(f, " lastsnd:%u lastrcv:%u lastack:%u retrans:%u/%u", t->last_data_sent_ms,
+			t->last_data_recv_ms, t->last_ack_recv_ms, t->retrans, t->total_retrans);
+	}
+	if (m)
+		fprintf(f, " skmem:(r%u,rb%u,t%u,tb%u,f%u,w%u,o%u,bl%u,d%u)", m->rmem_alloc, m->rcvbuf,
+			m->wmem_alloc, m->sndbuf, m->fwd_alloc, m->wmem_queued, m->optmem, m->backlog,
+			m->drops);
+	fputc('\n', f);
+}
+
+void out_table(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan)
+{
+	size_t w[C_MAX];
+	int last = o->extended ? C_EXT : C_PEER;
+	struct cells x;
+	char buf[32];
+
+	for (int c = 0; c < C_MAX; c++)
+		w[c] = o->no_header ? 0 : strlen(headers[c]);
+	for (size_t i = 0; i < scan->n_netns; i++) {
+		const struct nsn_netns *ns = scan->netns[i];
+		const char *label = nsn_netns_label(ns, buf, sizeof(buf));
+		for (size_t k = 0; k < ns->n_socks; k++) {
+			if (!cli_sock_visible(o, &ns->socks[k]))
+				continue;
+			fill(&x, o, label, &ns->socks[k]);
+			for (int c = 0; c <= last; c++) {
+				size_t n = strlen(x.c[c]);
+				if (n > w[c])
+					w[c] = n;
+			}
+		}
+	}
+	if (!o->no_header) {
+		for (int c = 0; c <= last; c++)
+			fprintf(f, "%-*s%s", c == last && !o->procs ? 0 : (int)w[c], headers[c],
+				c == last && !o->procs ? "" : " ");
+		fputs(o->procs ? "Process\n" : "\n", f);
+	}
+	for (size_t i = 0; i < scan->n_netns; i++) {
+		const struct nsn_netns *ns = scan->netns[i];
+		const char *label = nsn_netns_label(ns, buf, sizeof(buf));
+		for (size_t k = 0; k < ns->n_socks; k++) {
+			const struct nsn_sock *s = &ns->socks[k];
+			if (!cli_sock_visible(o, s))
+				continue;
+			fill(&x, o, label, s);
+			for (int c = 0; c <= last; c++) {
+				bool num = c == C_RECVQ || c == C_SENDQ;
+				bool pad = c < last || o->procs;
+				fprintf(f, num ? "%*s%s" : "%-*s%s", pad ? (int)w[c] : 0, x.c[c], pad ? " " : "");
+			}
+			if (o->procs)
+				print_procs(f, scan, s);
+			fputc('\n', f);
+			if (o->info)
+				print_info(f, s);
+		}
+	}
+}

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/* nsn_gather(): discovery, then worker threads that enter each namespace and dump it.
+ *
+ * setns(CLONE_NEWNET) changes only the calling thread, so it happens only on the
+ * worker threads started here. A worker enters a namespace just long enough to open
+ * its NETLINK_SOCK_DIAG socket (a netlink socket stays bound to the namespace it was
+ * created in), returns to its original namespace, then dumps. Failing to return is
+ * the one unrecoverable error: the thread would report the wrong namespace forever. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+
+#include "internal.h"
+
+struct pool {
+	const struct nsn_gather_opts *opts;
+	struct nsn_scan *scan;
+	atomic_size_t next;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	size_t done;
+	unsigned running;
+	bool raw_via_proc; /* no raw_diag: read /proc/thread-self/net/raw{,6} instead */
+};
+
+static int open_diag_socket(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* Open the namespace through one of the paths discovery saw, checking it is still the
+ * same namespace: a task path can be reused by an unrelated process. */
+static int open_netns(const struct nsn_netns *ns)
+{
+	const struct nsn__netns_priv *p = nsn__priv(ns);
+	int last = -ENOENT;
+
+	for (size_t i = 0; i < p->n_paths; i++) {
+		struct stat st;
+		int fd = open(p->paths[i], O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0) {
+			/* ESRCH/ENOENT: the task exited; EACCES: it changed credentials. */
+			if (errno != ENOENT && errno != ESRCH)
+				last = -errno;
+			continue;
+		}
+		if (fstat(fd, &st) == 0 && st.st_dev == ns->dev && st.st_ino == ns->inode)
+			return fd;
+		close(fd);
+	}
+	return last;
+}
+
+/* Open what the dump needs while this thread is inside the namespace. */
+static int open_inside(const struct pool *pool, struct nsn__nsfds *fds)
+{
+	unsigned protos = pool->opts->protos ? pool->opts->protos : NSN_PROTOS_ALL;
+	unsigned fam = pool->opts->families ? pool->opts->families : (NSN_FAMILY_V4 | NSN_FAMILY_V6);
+
+	fds->diag = open_diag_socket();
+	if (fds->diag < 0)
+		return fds->diag;
+	if (pool->raw_via_proc && (protos & NSN_PROTO_BIT(NSN_PROTO_RAW))) {
+		if (fam & NSN_FAMILY_V4)
+			fds->raw4 = open("/proc/thread-self/net/raw", O_RDONLY | O_CLOEXEC);
+		if (fam & NSN_FAMILY_V6)
+			fds->raw6 = open("/proc/thread-self/net/raw6", O_RDONLY | O_CLOEXEC);
+	}
+	return 0;
+}
+
+static int dump_one(const struct pool *pool, struct nsn__dumper *d, int self_fd, struct nsn_netns *ns)
+{
+	struct nsn__nsfds fds = {-1, -1, -1};
+	int nsfd, r;
+
+	if (ns->current) {
+		r = open_inside(pool, &fds);
+	} else {
+		nsfd = open_netns(ns);
+		if (nsfd < 0)
+			return nsfd;
+		if (setns(nsfd, CLONE_NEWNET) < 0) {
+			r = -errno;
+			close(nsfd);
+			return r;
+		}
+		close(nsfd);
+		r = open_inside(pool, &fds);
+		if (setns(self_fd, CLONE_NEWNET) < 0)
+			abort();
+	}
+	if (r >= 0)
+		r = nsn__sockdiag_dump(d, &fds, ns, pool->opts);
+	/* The raw descriptors were handed over to (and closed by) the /proc parser. */
+	if (fds.diag >= 0)
+		close(fds.diag);
+	return r;
+}
+
+static void *worker(void *arg)
+{
+	struct pool *pool = arg;
+	struct nsn_scan *scan = pool->scan;
+	struct nsn__dumper *d = nsn__dumper_new();
+	int self_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+
+	for (;;) {
+		size_t i = atomic_fetch_add(&pool->next, 1);
+		if (i >= scan->n_netns)
+			break;
+		struct nsn_netns *ns = scan->netns[i];
+		if (!d || self_fd < 0)
+			ns->err = !d ? -ENOMEM : -errno;
+		else if (!(pool->opts->flags & NSN_GATHER_NO_SOCKS))
+			ns->err = dump_one(pool, d, self_fd, ns);
+		pthread_mutex_lock(&pool->lock);
+		pool->done++;
+		pthread_cond_signal(&pool->cond);
+		pthread_mutex_unlock(&pool->lock);
+	}
+	pthread_mutex_lock(&pool->lock);
+	pool->running--;
+	pthread_cond_signal(&pool->cond);
+	pthread_mutex_unlock(&pool->lock);
+	if (self_fd >= 0)
+		close(self_fd);
+	nsn__dumper_free(d);
+	return NULL;
+}
+
+static unsigned default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned)n : 1;
+}
+
+/* Wait for the workers, reporting progress about every 100 ms. */
+static void wait_pool(struct pool *pool, double t0)
+{
+	const struct nsn_gather_opts *o = pool->opts;
+
+	pthread_mutex_lock(&pool->lock);
+	while (pool->running > 0) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		int r = pthread_cond_timedwait(&pool->cond, &pool->lock, &ts);
+		if (r == ETIMEDOUT && o->progress) {
+			size_t done = pool->done;
+			pthread_mutex_unlock(&pool->lock);
+			o->progress(done, pool->scan->n_netns, nsn__now_ms() - t0, o->progress_userdata);
+			pthread_mutex_lock(&pool->lock);
+		}
+	}
+	pthread_mutex_unlock(&pool->lock);
+}
+
+static void describe_failures(struct nsn_scan *scan)
+{
+	for (size_t i = 0; i < scan->n_netns; i++) {
+		struct nsn_netns *ns = scan->netns[i];
+		char label[32];
+
+		if (!ns->err)
+			continue;
+		if (ns->err == -ENOENT || ns->err == -ESRCH) {
+			scan->n_vanished++;
+			nsn__scan_warn(scan, "netns %llu (%s): vanished before it could be entered; skipped",
+				       (unsigned long long)ns->inode, nsn_netns_label(ns, label, sizeof(label)));
+		} else {
+			scan->n_failed++;
+			nsn__scan_warn(scan, "netns %llu (%s): dump failed: %s; skipped",
+				       (unsigned long long)ns->inode, nsn_netns_label(ns, label, sizeof(label)),
+				       strerror(-ns->err));
+		}
+	}
+}
+
+int nsn_gather(const struct nsn_gather_opts *opts, struct nsn_scan **ret_scan)
+{
+	struct nsn_scan *scan = calloc(1, sizeof(*scan));
+	struct pool pool = {.opts = opts, .scan = scan};
+	pthread_t tids[64];
+	unsigned n_threads;
+	double t0 = nsn__now_ms();
+	int r;
+
+	if (!scan)
+		return -ENOMEM;
+	r = nsn__discover(opts, scan);
+	if (r < 0)
+		goto fail;
+	scan->discover_ms = nsn__now_ms() - t0;
+	if (opts->pause_after_discovery_ms) {
+		struct timespec ts = {opts->pause_after_discovery_ms / 1000,
+				      (long)(opts->pause_after_discovery_ms % 1000) * 1000000};
+		nanosleep(&ts, NULL);
+	}
+
+	t0 = nsn__now_ms();
+	if (!opts->protos || (opts->protos & NSN_PROTO_BIT(NSN_PROTO_RAW)))
+		pool.raw_via_proc = nsn__sockdiag_has_raw() == 0;
+	n_threads = opts->threads ? opts->threads : default_threads();
+	if (n_threads > NSN_ARRAY_SIZE(tids))
+		n_threads = NSN_ARRAY_SIZE(tids);
+	if (n_threads > scan->n_netns)
+		n_threads = scan->n_netns ? (unsigned)scan->n_netns : 1;
+	pthread_mutex_init(&pool.lock, NULL);
+	pthread_cond_init(&pool.cond, NULL);
+	for (unsigned i = 0; i < n_threads; i++) {
+		if (pthread_create(&tids[pool.running], NULL, worker, &pool) != 0)
+			break;
+		pool.running++;
+	}
+	n_threads = pool.running;
+	if (n_threads == 0) {
+		r = -EAGAIN;
+		goto fail;
+	}
+	/* The /proc walk for -p runs here, beside the workers: it needs no namespace. */
+	if (opts->flags & NSN_GATHER_PROCS) {
+		double tp = nsn__now_ms();
+		r = nsn__procmap_build(opts->proc_root ? opts->proc_root : "/proc", &scan->procs);
+		scan->procs_ms = nsn__now_ms() - tp;
+		if (r < 0)
+			nsn__scan_warn(scan, "process map unavailable: %s", strerror(-r));
+	}
+	wait_pool(&pool, t0);
+	for (unsigned i = 0; i < n_threads; i++)
+		pthread_join(tids[i], NULL);
+	pthread_mutex_destroy(&pool.lock);
+	pthread_cond_destroy(&pool.cond);
+	scan->dump_ms = nsn__now_ms() - t0;
+	describe_failures(scan);
+	*ret_scan = scan;
+	return 0;
+fail:
+	nsn_scan_free(scan);
+	return r;
+}

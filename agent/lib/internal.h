@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* Gatherer internals shared between the files of agent/lib. Not installed. */
+#ifndef NSN_INTERNAL_H
+#define NSN_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <nsnet/gather.h>
+
+#define NSN_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A bump allocator: many small strings and structs that live exactly as long as the
+ * namespace record they belong to, freed in one go. */
+struct nsn__arena {
+	struct nsn__arena_chunk *head;
+};
+void *nsn__arena_alloc(struct nsn__arena *a, size_t size);
+char *nsn__arena_strndup(struct nsn__arena *a, const char *s, size_t n);
+void nsn__arena_release(struct nsn__arena *a);
+
+/* How many paths to a namespace we remember: names first, then a few tasks. If every
+ * one of them is gone by the time a worker opens it, the namespace vanished. */
+#define NSN__MAX_PATHS 4
+
+struct nsn__netns_priv {
+	struct nsn__arena arena;
+	const char *paths[NSN__MAX_PATHS];
+	size_t n_paths;
+	size_t cap_socks;
+	size_t cap_names;
+	pid_t last_pid; /* to count thread groups, not threads */
+};
+
+static inline struct nsn__netns_priv *nsn__priv(const struct nsn_netns *ns)
+{
+	return (struct nsn__netns_priv *)ns->priv;
+}
+
+/* Allocate a namespace record with its private part. */
+struct nsn_netns *nsn__netns_new(uint64_t dev, uint64_t inode);
+void nsn__netns_free(struct nsn_netns *ns);
+int nsn__netns_add_name(struct nsn_netns *ns, const char *name);
+void nsn__netns_add_path(struct nsn_netns *ns, const char *path, int prefer);
+/* Append one zeroed socket record; NULL on ENOMEM. */
+struct nsn_sock *nsn__netns_push_sock(struct nsn_netns *ns);
+
+/* Append a formatted warning line to the scan (caller's thread only). */
+int nsn__scan_warn(struct nsn_scan *scan, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Discovery (netns.c): fill scan->netns per opts->scope. */
+int nsn__discover(const struct nsn_gather_opts *opts, struct nsn_scan *scan);
+
+/* sock_diag (sockdiag.c): a dumper holds one worker's receive buffer; it dumps every
+ * socket the options ask for through @p fd, a NETLINK_SOCK_DIAG socket opened inside
+ * the namespace. Returns 0 or the kernel's -errno. */
+struct nsn__dumper;
+struct nsn__dumper *nsn__dumper_new(void);
+void nsn__dumper_free(struct nsn__dumper *d);
+
+/* The descriptors a worker opens inside a namespace; -1 where not needed. The raw
+ * ones are /proc/thread-self/net/raw{,6}, used when the kernel has no raw_diag. */
+struct nsn__nsfds {
+	int diag, raw4, raw6;
+};
+int nsn__sockdiag_dump(struct nsn__dumper *d, const struct nsn__nsfds *fds, struct nsn_netns *ns,
+		       const struct nsn_gather_opts *opts);
+/* 1 if the kernel answers raw sock_diag requests, 0 if not (no raw_diag), or -errno. */
+int nsn__sockdiag_has_raw(void);
+
+/* /proc/net/raw{,6} parser (procnet.c); takes ownership of @p fd. */
+int nsn__procnet_raw(int fd, int family, struct nsn_netns *ns, unsigned states);
+
+/* Process map (procmap.c): one pass over <proc_root>/<pid>/fd for every process. */
+int nsn__procmap_build(const char *proc_root, struct nsn_procmap **ret_map);
+void nsn__procmap_free(struct nsn_procmap *map);
+
+/* Monotonic milliseconds. */
+double nsn__now_ms(void);
+
+#endif

@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: MIT */
+/* Discovery: every network namespace of the host, found through the tasks in /proc,
+ * the names in /run/netns and /var/run/docker/netns, and nsfs bind mounts listed in
+ * mountinfo; de-duplicated by (device, inode) of the namespace file. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+
+#include "internal.h"
+
+/* Open addressing on (dev, inode): a host has at most a few thousand namespaces, but
+ * tens of thousands of tasks each look one up. */
+struct ns_table {
+	struct nsn_netns **slots;
+	size_t cap, n;
+};
+
+static size_t ns_hash(uint64_t dev, uint64_t ino, size_t cap)
+{
+	uint64_t h = (ino ^ (dev << 32)) * 0x9E3779B97F4A7C15ull;
+
+	return (size_t)(h >> 17) & (cap - 1);
+}
+
+static int table_grow(struct ns_table *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 256;
+	struct nsn_netns **slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->cap; i++) {
+		struct nsn_netns *ns = t->slots[i];
+		if (!ns)
+			continue;
+		size_t j = ns_hash(ns->dev, ns->inode, cap);
+		while (slots[j])
+			j = (j + 1) & (cap - 1);
+		slots[j] = ns;
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->cap = cap;
+	return 0;
+}
+
+/* Find or insert the namespace (dev, ino). */
+static int table_get(struct ns_table *t, uint64_t dev, uint64_t ino, struct nsn_netns **ret)
+{
+	if ((t->n + 1) * 2 > t->cap) {
+		int r = table_grow(t);
+		if (r < 0)
+			return r;
+	}
+	size_t j = ns_hash(dev, ino, t->cap);
+	while (t->slots[j]) {
+		if (t->slots[j]->dev == dev && t->slots[j]->inode == ino) {
+			*ret = t->slots[j];
+			return 0;
+		}
+		j = (j + 1) & (t->cap - 1);
+	}
+	struct nsn_netns *ns = nsn__netns_new(dev, ino);
+	if (!ns)
+		return -ENOMEM;
+	t->slots[j] = ns;
+	t->n++;
+	*ret = ns;
+	return 1;
+}
+
+struct discover_ctx {
+	const struct nsn_gather_opts *opts;
+	const char *proc;
+	char run[PATH_MAX];      /* <run_root>/run */
+	char varrun[PATH_MAX];   /* <run_root>/var/run */
+	struct ns_table table;
+	dev_t nsfs_dev;          /* every nsfs file shares one superblock */
+	struct stat host, self;
+	int have_host;
+};
+
+/* snprintf for paths: a path that does not fit is cut to "" so that it matches
+ * nothing, rather than silently naming another file. */
+__attribute__((format(printf, 3, 4))) static void pathf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len)
+		buf[0] = '\0';
+}
+
+static int is_pid(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+/* Record a named path (/run/netns/NAME or a bind mount) that resolves to a namespace. */
+static int add_named(struct discover_ctx *c, const char *path, const char *name)
+{
+	struct stat st;
+	struct nsn_netns *ns;
+	int r, fd;
+
+	if (stat(path, &st) < 0 || st.st_dev != c->nsfs_dev)
+		return 0; /* not (or no longer) an nsfs mount */
+	/* nsfs also holds mount, uts, ... namespaces: only keep network ones. */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	r = ioctl(fd, NS_GET_NSTYPE);
+	close(fd);
+	if (r != CLONE_NEWNET)
+		return 0;
+	r = table_get(&c->table, st.st_dev, st.st_ino, &ns);
+	if (r < 0)
+		return r;
+	nsn__netns_add_path(ns, path, 1);
+	return nsn__netns_add_name(ns, name);
+}
+
+/* Each entry of @p dir is a bind-mounted namespace file; by_path names it by its full
+ * path (as mountinfo will), otherwise by the entry name (as `ip netns` does). */
+static int scan_named_dir(struct discover_ctx *c, const char *dir, int by_path)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[PATH_MAX];
+	int r = 0;
+
+	if (!d)
+		return 0; /* absent on hosts that never named a namespace */
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		pathf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		r = add_named(c, path, by_path ? path : e->d_name);
+		if (r < 0)
+			break;
+	}
+	closedir(d);
+	return r;
+}
+
+/* Undo mountinfo's octal escapes (\040 for space, ...), in place. */
+static void unescape_mount(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/* Name a bind mount: /run/netns/NAME is NAME (what `ip netns` calls it); any other
+ * mount point is named by its path. */
+static const char *mount_name(struct discover_ctx *c, const char *mnt)
+{
+	size_t n = strlen(c->run);
+
+	if (strncmp(mnt, c->run, n) == 0 && strncmp(mnt + n, "/netns/", 7) == 0 &&
+	    !strchr(mnt + n + 7, '/'))
+		return mnt + n + 7;
+	return mnt;
+}
+
+static int scan_mountinfo(struct discover_ctx *c)
+{
+	char path[PATH_MAX];
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+	int r = 0;
+
+	pathf(path, sizeof(path), "%s/self/mountinfo", c->proc);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (getline(&line, &cap, f) > 0) {
+		/* id parent maj:min root mountpoint opts [optional...] - fstype source super */
+		char *fields[5], *save = NULL, *tok = strtok_r(line, " ", &save);
+		int i = 0;
+
+		while (tok && i < 5) {
+			fields[i++] = tok;
+			tok = strtok_r(NULL, " ", &save);
+		}
+		if (i < 5 || strncmp(fields[3], "net:[", 5) != 0)
+			continue;
+		char *sep = strstr(save ? save : "", "- ");
+		if (!sep || strncmp(sep + 2, "nsfs ", 5) != 0)
+			continue;
+		unescape_mount(fields[4]);
+		r = add_named(c, fields[4], mount_name(c, fields[4]));
+		if (r < 0)
+			break;
+	}
+	free(line);
+	fclose(f);
+	return r;
+}
+
+static int scan_tasks(struct discover_ctx *c)
+{
+	DIR *proc = opendir(c->proc);
+	struct dirent *pe;
+	int r = 0;
+
+	if (!proc)
+		return -errno;
+	while ((pe = readdir(proc))) {
+		char path[PATH_MAX];
+		DIR *tasks;
+		struct dirent *te;
+		pid_t pid;
+
+		if (!is_pid(pe->d_name))
+			continue;
+		pid = (pid_t)atoi(pe->d_name);
+		pathf(path, sizeof(path), "%s/%s/task", c->proc, pe->d_name);
+		/* Threads may have entered other namespaces than their leader: look at each. */
+		tasks = opendir(path);
+		if (!tasks)
+			continue; /* exited meanwhile */
+		while ((te = readdir(tasks))) {
+			struct stat st;
+			struct nsn_netns *ns;
+			char rel[64];
+
+			if (!is_pid(te->d_name))
+				continue;
+			pathf(rel, sizeof(rel), "%s/ns/net", te->d_name);
+			if (fstatat(dirfd(tasks), rel, &st, 0) < 0)
+				continue; /* exited, or a kernel thread we may not look at */
+			r = table_get(&c->table, st.st_dev, st.st_ino, &ns);
+			if (r < 0)
+				break;
+			r = 0;
+			struct nsn__netns_priv *p = nsn__priv(ns);
+			if (p->last_pid != pid) {
+				p->last_pid = pid;
+				ns->n_pids++;
+				if (!ns->pid || pid < ns->pid)
+					ns->pid = pid;
+			}
+			if (p->n_paths < NSN__MAX_PATHS) {
+				pathf(path, sizeof(path), "%s/%s/task/%s/ns/net", c->proc,
+					 pe->d_name, te->d_name);
+				nsn__netns_add_path(ns, path, 0);
+			}
+		}
+		closedir(tasks);
+		if (r < 0)
+			break;
+	}
+	closedir(proc);
+	return r;
+}
+
+/* /var/run is a link to /run on most hosts: do not report the same mount twice. */
+static int same_dir(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (stat(a, &sa) < 0 || stat(b, &sb) < 0)
+		return 1; /* one of them is missing: nothing more to visit */
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static int cmp_netns(const void *a, const void *b)
+{
+	const struct nsn_netns *x = *(const struct nsn_netns *const *)a;
+	const struct nsn_netns *y = *(const struct nsn_netns *const *)b;
+
+	if (x->host != y->host)
+		return x->host ? -1 : 1;
+	if ((x->n_names > 0) != (y->n_names > 0))
+		return x->n_names > 0 ? -1 : 1;
+	if (x->n_names > 0) {
+		int r = strcmp(x->names[0], y->names[0]);
+		if (r)
+			return r;
+	}
+	return x->inode < y->inode ? -1 : x->inode > y->inode;
+}
+
+/* Resolve -N's argument to a path: a pid, a path, or a name in /run/netns. */
+static void target_path(struct discover_ctx *c, const char *t, char *buf, size_t len)
+{
+	if (is_pid(t))
+		pathf(buf, len, "%s/%s/ns/net", c->proc, t);
+	else if (strchr(t, '/'))
+		pathf(buf, len, "%s", t);
+	else
+		pathf(buf, len, "%s/netns/%s", c->run, t);
+}
+
+int nsn__discover(const struct nsn_gather_opts *opts, struct nsn_scan *scan)
+{
+	struct discover_ctx c = {.opts = opts};
+	struct stat target = {0};
+	char path[PATH_MAX];
+	int r;
+
+	c.proc = opts->proc_root ? opts->proc_root : "/proc";
+	pathf(c.run, sizeof(c.run), "%s/run", opts->run_root ? opts->run_root : "");
+	pathf(c.varrun, sizeof(c.varrun), "%s/var/run", opts->run_root ? opts->run_root : "");
+
+	pathf(path, sizeof(path), "%s/thread-self/ns/net", c.proc);
+	if (stat(path, &c.self) < 0)
+		return -errno;
+	c.nsfs_dev = c.self.st_dev;
+	/* The host's namespace is PID 1's; where PID 1 may not be looked at (a sandboxed
+	 * init), kthreadd's (PID 2): kernel threads always live in the initial namespace. */
+	pathf(path, sizeof(path), "%s/1/ns/net", c.proc);
+	c.have_host = stat(path, &c.host) == 0;
+	if (!c.have_host) {
+		pathf(path, sizeof(path), "%s/2/ns/net", c.proc);
+		c.have_host = stat(path, &c.host) == 0;
+	}
+
+	if (opts->scope == NSN_SCOPE_ONE) {
+		target_path(&c, opts->target, path, sizeof(path));
+		if (stat(path, &target) < 0)
+			return -errno;
+		if (target.st_dev != c.nsfs_dev)
+			return -EINVAL;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		r = ioctl(fd, NS_GET_NSTYPE);
+		close(fd);
+		if (r != CLONE_NEWNET)
+			return -EINVAL;
+		struct nsn_netns *ns;
+		r = table_get(&c.table, target.st_dev, target.st_ino, &ns);
+		if (r < 0)
+			goto out;
+		nsn__netns_add_path(ns, path, 1);
+	}
+
+	/* Names are cheap to find (a directory and mountinfo) and matter for every scope. */
+	pathf(path, sizeof(path), "%s/netns", c.run);
+	r = scan_named_dir(&c, path, 0);
+	if (r >= 0) {
+		pathf(path, sizeof(path), "%s/docker/netns", c.run);
+		r = scan_named_dir(&c, path, 1);
+	}
+	if (r >= 0 && !same_dir(c.run, c.varrun)) {
+		pathf(path, sizeof(path), "%s/docker/netns", c.varrun);
+		r = scan_named_dir(&c, path, 1);
+	}
+	if (r < 0)
+		goto out;
+	r = scan_mountinfo(&c);
+	if (r < 0)
+		goto out;
+	if (opts->scope == NSN_SCOPE_ALL) {
+		r = scan_tasks(&c);
+		if (r < 0)
+			goto out;
+	}
+	if (opts->scope == NSN_SCOPE_CURRENT) {
+		struct nsn_netns *ns;
+		r = table_get(&c.table, c.self.st_dev, c.self.st_ino, &ns);
+		if (r < 0)
+			goto out;
+	}
+	if (opts->scope == NSN_SCOPE_ALL && c.have_host) {
+		/* The host's namespace is always there, even if PID 1's tasks were unreadable. */
+		struct nsn_netns *ns;
+		r = table_get(&c.table, c.host.st_dev, c.host.st_ino, &ns);
+		if (r < 0)
+			goto out;
+		pathf(path, sizeof(path), "%s/2/ns/net", c.proc);
+		nsn__netns_add_path(ns, path, 0);
+	}
+
+	scan->netns = calloc(c.table.n ? c.table.n : 1, sizeof(*scan->netns));
+	if (!scan->netns) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < c.table.cap; i++) {
+		struct nsn_netns *ns = c.table.slots[i];
+		if (!ns)
+			continue;
+		c.table.slots[i] = NULL;
+		/* Named-only scopes found every named namespace; keep just the one asked for. */
+		if ((opts->scope == NSN_SCOPE_ONE &&
+		     !(ns->dev == target.st_dev && ns->inode == target.st_ino)) ||
+		    (opts->scope == NSN_SCOPE_CURRENT &&
+		     !(ns->dev == c.self.st_dev && ns->inode == c.self.st_ino))) {
+			nsn__netns_free(ns);
+			continue;
+		}
+		ns->host = c.have_host && ns->dev == c.host.st_dev && ns->inode == c.host.st_ino;
+		ns->current = ns->dev == c.self.st_dev && ns->inode == c.self.st_ino;
+		scan->netns[scan->n_netns++] = ns;
+	}
+	qsort(scan->netns, scan->n_netns, sizeof(*scan->netns), cmp_netns);
+	r = 0;
+out:
+	for (size_t i = 0; i < c.table.cap; i++)
+		nsn__netns_free(c.table.slots[i]);
+	free(c.table.slots);
+	return r;
+}
