@@ -51,6 +51,8 @@ static int run_once(struct cli_opts *o)
 		out_summary_table(stdout, o, scan);
 	else
 		out_table(stdout, o, scan);
+	/* The table first, then what went wrong with it, in that order on a terminal. */
+	fflush(stdout);
 	if (scan->n_vanished || scan->n_failed)
 		fprintf(stderr,
 			"nsnetstat: %zu of %zu namespaces skipped (%zu vanished during the scan, %zu failed)%s\n",

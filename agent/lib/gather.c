@@ -229,12 +229,22 @@ int nsn_gather(const struct nsn_gather_opts *opts, struct nsn_scan **ret_scan)
 		n_threads = scan->n_netns ? (unsigned)scan->n_netns : 1;
 	pthread_mutex_init(&pool.lock, NULL);
 	pthread_cond_init(&pool.cond, NULL);
+	/* Count a worker before it starts: a fast one may finish before pthread_create()
+	 * returns here. */
+	unsigned started = 0;
 	for (unsigned i = 0; i < n_threads; i++) {
-		if (pthread_create(&tids[pool.running], NULL, worker, &pool) != 0)
-			break;
+		pthread_mutex_lock(&pool.lock);
 		pool.running++;
+		pthread_mutex_unlock(&pool.lock);
+		if (pthread_create(&tids[started], NULL, worker, &pool) != 0) {
+			pthread_mutex_lock(&pool.lock);
+			pool.running--;
+			pthread_mutex_unlock(&pool.lock);
+			break;
+		}
+		started++;
 	}
-	n_threads = pool.running;
+	n_threads = started;
 	if (n_threads == 0) {
 		r = -EAGAIN;
 		goto fail;
