@@ -364,6 +364,10 @@ int nsn__discover(const struct nsn_gather_opts *opts, struct nsn_scan *scan)
 		if (r < 0)
 			goto out;
 		nsn__netns_add_path(ns, path, 1);
+		if (is_pid(opts->target)) {
+			ns->pid = (pid_t)atoi(opts->target);
+			ns->n_pids = 1; /* at least; -N does not walk /proc */
+		}
 	}
 
 	/* Names are cheap to find (a directory and mountinfo) and matter for every scope. */

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""nsnetstat benchmark: figures printed as ratios against ss, measured in one run.
+
+    bench.py NSNETSTAT [NSxSOCKS ...]      (default: 100x100 1000x100; root only)
+
+For each size it builds a host with bench/fixture/mkhost.sh (NS namespaces x ~SOCKS
+sockets), then times, as medians of repeated runs:
+  A  nsnetstat --all-namespaces -tuanx        vs  ip -all netns exec ss -tuanx
+  B  nsnetstat --all-namespaces -tuanxp       vs  nsenter --net=NS ss -tuanp, looped over
+     the fixture's namespaces (at >= 500 namespaces every 10th is run and scaled x10)
+  C  peak RSS of nsnetstat --all-namespaces -tuanxp (target < 32 MB at 1000 x 100)
+Targets from the issue: A >= 5x, B >= 20x. The fixture is torn down at the end
+(NSN_BENCH_KEEP=1 keeps it).
+"""
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MKHOST = os.path.join(HERE, "fixture", "mkhost.sh")
+PREFIX = "nsbench"
+ENV = dict(os.environ, NSB_PREFIX=PREFIX, NSB_STATE_DIR="/run/nsnetstat-bench")
+
+
+def run(cmd, shell=False):
+    """Run a command with output discarded; return (seconds, peak RSS KiB)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, shell=shell, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    dt = time.perf_counter() - t0
+    err = p.stderr.read().decode(errors="replace")
+    p.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"bench: {cmd!r} failed: {err.strip()[:300]}")
+    return dt, ru.ru_maxrss
+
+
+def median_time(cmd, runs, shell=False):
+    return statistics.median(run(cmd, shell)[0] for _ in range(runs))
+
+
+def main():
+    if os.geteuid() != 0:
+        print("bench: needs root (namespaces)", file=sys.stderr)
+        return 77
+    nsnetstat = os.path.abspath(sys.argv[1])
+    sizes = sys.argv[2:] or os.environ.get("NSN_BENCH_SIZES", "100x100 1000x100").split()
+    results = []
+    for size in sizes:
+        ns, socks = (int(x) for x in size.split("x"))
+        print(f"== {ns} namespaces x ~{socks} sockets", flush=True)
+        subprocess.run([MKHOST, "up", str(ns), str(socks)], env=ENV, check=True)
+        try:
+            names = sorted(n for n in os.listdir("/run/netns") if n.startswith(PREFIX + "-"))
+            total_ns = len(os.listdir("/run/netns"))
+            big = ns >= 500
+            runs_fast, runs_slow = (5, 1) if big else (9, 3)
+
+            # warm caches once, and check our view covers the fixture
+            run([nsnetstat, "--all-namespaces", "-tuanx"])
+            a_ours = median_time([nsnetstat, "--all-namespaces", "-tuanx"], runs_fast)
+            a_ss = median_time("ip -all netns exec ss -tuanx", runs_slow, shell=True)
+
+            b_ours = median_time([nsnetstat, "--all-namespaces", "-tuanxp"], runs_fast)
+            step = 10 if big else 1
+            sample = names[::step]
+            loop = " ; ".join(f"nsenter --net=/run/netns/{n} ss -tuanp" for n in sample)
+            b_ss = median_time(loop, 1 if big else runs_slow, shell=True) * step
+
+            rss = max(run([nsnetstat, "--all-namespaces", "-tuanxp"])[1] for _ in range(3))
+            lines = [
+                f"A  -tuanx   nsnetstat {a_ours*1e3:8.1f} ms | ip -all netns exec ss {a_ss*1e3:9.1f} ms"
+                f" ({total_ns} named netns) | ratio {a_ss/a_ours:6.1f}x (target >= 5x)",
+                f"B  -tuanxp  nsnetstat {b_ours*1e3:8.1f} ms | nsenter+ss -p loop {b_ss*1e3:12.1f} ms"
+                f"{' (every 10th, x10)' if big else ''} | ratio {b_ss/b_ours:6.1f}x (target >= 20x)",
+                f"C  peak RSS nsnetstat --all-namespaces -tuanxp: {rss/1024:.1f} MB (target < 32 MB at 1000x100)",
+            ]
+            for line in lines:
+                print(line, flush=True)
+            results.append((size, lines))
+        finally:
+            if not os.environ.get("NSN_BENCH_KEEP"):
+                subprocess.run([MKHOST, "down"], env=ENV, check=False)
+    print("\n== summary (nproc=%d, kernel %s)" % (os.cpu_count(), os.uname().release))
+    for size, lines in results:
+        for line in lines:
+            print(f"{size:>9}  {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
