@@ -190,6 +190,9 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 		return 2;
 	}
 
+	/* As with ss, -4/-6 alone mean the inet protocols: unix sockets have no family. */
+	if (families && !protos)
+		protos = NSN_PROTOS_ALL & ~NSN_PROTO_BIT(NSN_PROTO_UNIX);
 	o->gather.protos = protos;
 	o->gather.families = families;
 	/* ss's default states: connected ones; -l listening (and unconnected datagram
