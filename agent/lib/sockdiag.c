@@ -348,13 +348,22 @@ static uint8_t inet_ext(const struct nsn__dumper *d)
 	       (1 << (INET_DIAG_SKMEMINFO - 1));
 }
 
+/* States each protocol can be in, as sock_diag reports them. TCP sockets in CLOSE
+ * are in no table the dump walks, and asking for CLOSE (as ss's -l does, for UDP's
+ * sake) would make the kernel walk the whole established table for nothing: on a
+ * host of 1000 namespaces x 100 sockets that is 1.5 s instead of 83 ms for -tl. */
+#define TCP_STATES (NSN_STATES_ALL & ~(1u << NSN_SS_CLOSE))
+#define DGRAM_STATES ((1u << NSN_SS_ESTABLISHED) | (1u << NSN_SS_CLOSE))
+#define UNIX_STATES ((1u << NSN_SS_ESTABLISHED) | (1u << NSN_SS_CLOSE) | (1u << NSN_SS_LISTEN) | \
+		     (1u << NSN_SS_SYN_SENT))
+
 static int dump_tcp(struct nsn__dumper *d)
 {
 	/* The legacy request reaches the kernel as family AF_UNSPEC: one walk, both families. */
 	struct inet_diag_req req = {
 		.idiag_family = AF_INET,
 		.idiag_ext = inet_ext(d),
-		.idiag_states = d->states,
+		.idiag_states = d->states & TCP_STATES,
 	};
 	int r = send_req(d, TCPDIAG_GETSOCK, &req, sizeof(req));
 
@@ -437,6 +446,15 @@ int nsn__sockdiag_dump(struct nsn__dumper *d, const struct nsn__nsfds *fds, stru
 	d->opts = opts;
 	d->states = (opts->states ? opts->states : NSN_STATES_ALL) & NSN_STATES_ALL;
 	d->want_info = !!(opts->flags & NSN_GATHER_INFO);
+
+	/* Every walk of a host-wide table costs, whatever namespace asks: skip those that
+	 * cannot hold a socket in a wanted state. */
+	if (!(d->states & TCP_STATES))
+		protos &= ~NSN_PROTO_BIT(NSN_PROTO_TCP);
+	if (!(d->states & DGRAM_STATES))
+		protos &= ~(NSN_PROTO_BIT(NSN_PROTO_UDP) | NSN_PROTO_BIT(NSN_PROTO_RAW));
+	if (!(d->states & UNIX_STATES))
+		protos &= ~NSN_PROTO_BIT(NSN_PROTO_UNIX);
 
 	/* ss's order: unix, raw, udp, tcp. */
 	if (protos & NSN_PROTO_BIT(NSN_PROTO_UNIX))
