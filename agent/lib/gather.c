@@ -151,10 +151,12 @@ static unsigned default_threads(void)
 	return n > 0 ? (unsigned)n : 1;
 }
 
-/* Wait for the workers, reporting progress about every 100 ms. */
+/* Wait for the workers, reporting progress about every 100 ms. Workers signal after
+ * each namespace, so the wait wakes often: report by the clock, not by timeouts. */
 static void wait_pool(struct pool *pool, double t0)
 {
 	const struct nsn_gather_opts *o = pool->opts;
+	double last = t0;
 
 	pthread_mutex_lock(&pool->lock);
 	while (pool->running > 0) {
@@ -166,11 +168,13 @@ static void wait_pool(struct pool *pool, double t0)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000;
 		}
-		int r = pthread_cond_timedwait(&pool->cond, &pool->lock, &ts);
-		if (r == ETIMEDOUT && o->progress) {
+		pthread_cond_timedwait(&pool->cond, &pool->lock, &ts);
+		double now = nsn__now_ms();
+		if (o->progress && now - last >= 100 && pool->running > 0) {
 			size_t done = pool->done;
+			last = now;
 			pthread_mutex_unlock(&pool->lock);
-			o->progress(done, pool->scan->n_netns, nsn__now_ms() - t0, o->progress_userdata);
+			o->progress(done, pool->scan->n_netns, now - t0, o->progress_userdata);
 			pthread_mutex_lock(&pool->lock);
 		}
 	}
