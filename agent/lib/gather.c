@@ -129,6 +129,7 @@ static void *worker(void *arg)
 			ns->err = !d ? -ENOMEM : -errno;
 		else if (!(pool->opts->flags & NSN_GATHER_NO_SOCKS))
 			ns->err = dump_one(pool, d, self_fd, ns);
+		nsn__netns_trim_socks(ns);
 		pthread_mutex_lock(&pool->lock);
 		pool->done++;
 		pthread_cond_signal(&pool->cond);

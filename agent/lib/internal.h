@@ -43,6 +43,8 @@ int nsn__netns_add_name(struct nsn_netns *ns, const char *name);
 void nsn__netns_add_path(struct nsn_netns *ns, const char *path, int prefer);
 /* Append one zeroed socket record; NULL on ENOMEM. */
 struct nsn_sock *nsn__netns_push_sock(struct nsn_netns *ns);
+/* Give back the slack of the doubling growth once a namespace is dumped. */
+void nsn__netns_trim_socks(struct nsn_netns *ns);
 
 /* Append a formatted warning line to the scan (caller's thread only). */
 int nsn__scan_warn(struct nsn_scan *scan, const char *fmt, ...)

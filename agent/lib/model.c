@@ -17,7 +17,10 @@ struct nsn__arena_chunk {
 	max_align_t data[];
 };
 
-#define ARENA_CHUNK 4096
+/* Most namespaces hold a handful of names and paths: start small (a host of 1000
+ * namespaces paid 4 MB for 4 KiB first chunks), then double up to 16 KiB. */
+#define ARENA_FIRST 256
+#define ARENA_MAX 16384
 
 void *nsn__arena_alloc(struct nsn__arena *a, size_t size)
 {
@@ -25,7 +28,9 @@ void *nsn__arena_alloc(struct nsn__arena *a, size_t size)
 
 	size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	if (!c || c->size - c->used < size) {
-		size_t cap = size > ARENA_CHUNK ? size : ARENA_CHUNK;
+		size_t cap = c ? (c->size * 2 < ARENA_MAX ? c->size * 2 : ARENA_MAX) : ARENA_FIRST;
+		if (cap < size)
+			cap = size;
 
 		c = malloc(sizeof(*c) + cap);
 		if (!c)
@@ -187,6 +192,20 @@ void nsn__netns_add_path(struct nsn_netns *ns, const char *path, int prefer)
 		p->paths[p->n_paths] = copy;
 	}
 	p->n_paths++;
+}
+
+void nsn__netns_trim_socks(struct nsn_netns *ns)
+{
+	struct nsn__netns_priv *p = nsn__priv(ns);
+	struct nsn_sock *n;
+
+	if (ns->n_socks == p->cap_socks || ns->n_socks == 0)
+		return;
+	n = realloc(ns->socks, ns->n_socks * sizeof(*n));
+	if (n) {
+		ns->socks = n;
+		p->cap_socks = ns->n_socks;
+	}
 }
 
 struct nsn_sock *nsn__netns_push_sock(struct nsn_netns *ns)
