@@ -119,14 +119,15 @@ static void *worker(void *arg)
 	struct nsn_scan *scan = pool->scan;
 	struct nsn__dumper *d = nsn__dumper_new();
 	int self_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int setup_err = !d ? -ENOMEM : self_fd < 0 ? -errno : 0;
 
 	for (;;) {
 		size_t i = atomic_fetch_add(&pool->next, 1);
 		if (i >= scan->n_netns)
 			break;
 		struct nsn_netns *ns = scan->netns[i];
-		if (!d || self_fd < 0)
-			ns->err = !d ? -ENOMEM : -errno;
+		if (setup_err)
+			ns->err = setup_err;
 		else if (!(pool->opts->flags & NSN_GATHER_NO_SOCKS))
 			ns->err = dump_one(pool, d, self_fd, ns);
 		nsn__netns_trim_socks(ns);
