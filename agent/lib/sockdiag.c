@@ -117,6 +117,28 @@ static const char *dev_name(struct nsn__dumper *d, uint32_t ifindex)
 	return d->last_dev;
 }
 
+/* The attributes after a message's fixed header; NULL at the end or at the first one
+ * that does not fit in the message (a truncated message is read up to there). */
+static const struct nlattr *attr_check(const struct nlmsghdr *h, const struct nlattr *a)
+{
+	const char *end = (const char *)h + h->nlmsg_len;
+
+	if ((const char *)a + sizeof(*a) > end || a->nla_len < sizeof(*a) ||
+	    (const char *)a + a->nla_len > end)
+		return NULL;
+	return a;
+}
+
+static const struct nlattr *attr_first(const struct nlmsghdr *h, size_t hdrlen)
+{
+	return attr_check(h, (const void *)((const char *)h + NLMSG_SPACE(hdrlen)));
+}
+
+static const struct nlattr *attr_next(const struct nlmsghdr *h, const struct nlattr *a)
+{
+	return attr_check(h, (const void *)((const char *)a + NLA_ALIGN(a->nla_len)));
+}
+
 static void copy_tcp_info(struct nsn_tcp_info *t, const void *data, size_t len)
 {
 	struct tcp_info ti;
@@ -201,12 +223,8 @@ static int on_inet(struct nsn__dumper *d, const struct nlmsghdr *h, uint8_t prot
 	if (s->ifindex)
 		s->dev = dev_name(d, s->ifindex);
 
-	size_t off = NLMSG_LENGTH(sizeof(*m));
 	struct nsn_tcp_info *ti = NULL;
-	for (const struct nlattr *a = (const void *)((const char *)h + NLMSG_ALIGN(off));
-	     (const char *)a + sizeof(*a) <= (const char *)h + h->nlmsg_len && a->nla_len >= sizeof(*a) &&
-	     (const char *)a + a->nla_len <= (const char *)h + h->nlmsg_len;
-	     a = (const void *)((const char *)a + NLA_ALIGN(a->nla_len))) {
+	for (const struct nlattr *a = attr_first(h, sizeof(*m)); a; a = attr_next(h, a)) {
 		const void *data = (const char *)a + NLA_HDRLEN;
 		size_t len = a->nla_len - NLA_HDRLEN;
 
@@ -290,11 +308,7 @@ static int on_unix(struct nsn__dumper *d, const struct nlmsghdr *h)
 	s->inode = m->udiag_ino;
 	s->cookie = (uint64_t)m->udiag_cookie[0] | (uint64_t)m->udiag_cookie[1] << 32;
 
-	size_t off = NLMSG_LENGTH(sizeof(*m));
-	for (const struct nlattr *a = (const void *)((const char *)h + NLMSG_ALIGN(off));
-	     (const char *)a + sizeof(*a) <= (const char *)h + h->nlmsg_len && a->nla_len >= sizeof(*a) &&
-	     (const char *)a + a->nla_len <= (const char *)h + h->nlmsg_len;
-	     a = (const void *)((const char *)a + NLA_ALIGN(a->nla_len))) {
+	for (const struct nlattr *a = attr_first(h, sizeof(*m)); a; a = attr_next(h, a)) {
 		const char *data = (const char *)a + NLA_HDRLEN;
 		size_t len = a->nla_len - NLA_HDRLEN;
 
