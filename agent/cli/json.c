@@ -42,31 +42,64 @@ void json_key(struct json *j, const char *key)
 	j->need_comma[j->depth] = false;
 }
 
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629, table 3-7), or 0: this
+ * rejects overlong forms, surrogates and code points above U+10FFFF. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t k = 2; k < len; k++)
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
 void json_strn(struct json *j, const char *s, size_t n)
 {
+	const unsigned char *u = (const unsigned char *)s;
+
 	sep(j);
 	fputc('"', j->f);
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c = u[i];
 		if (c == '"' || c == '\\') {
 			fputc('\\', j->f);
 			fputc(c, j->f);
 		} else if (c < 0x20 || c == 0x7f) {
 			fprintf(j->f, "\\u%04x", c);
-		} else if (c >= 0x80) {
-			/* Paths are bytes, not necessarily UTF-8: escape what is not valid. */
-			size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
-			bool ok = len > 0 && i + len <= n && c < 0xf5;
-			for (size_t k = 1; ok && k < len; k++)
-				ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
-			if (ok) {
-				fwrite(s + i, 1, len, j->f);
+		} else if (c < 0x80) {
+			fputc(c, j->f);
+		} else {
+			/* Unix socket paths are bytes: a byte that is not part of well-formed
+			 * UTF-8 becomes U+FFFD, so the document always parses. */
+			size_t len = utf8_len(u + i, n - i);
+			if (len) {
+				fwrite(u + i, 1, len, j->f);
 				i += len - 1;
 			} else {
-				fprintf(j->f, "\\u%04x", c);
+				fputs("\\ufffd", j->f);
 			}
-		} else {
-			fputc(c, j->f);
 		}
 	}
 	fputc('"', j->f);

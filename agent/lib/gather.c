@@ -69,17 +69,23 @@ static int open_netns(const struct nsn_netns *ns)
 /* Open what the dump needs while this thread is inside the namespace. */
 static int open_inside(const struct pool *pool, struct nsn__nsfds *fds)
 {
-	unsigned protos = pool->opts->protos ? pool->opts->protos : NSN_PROTOS_ALL;
 	unsigned fam = pool->opts->families ? pool->opts->families : (NSN_FAMILY_V4 | NSN_FAMILY_V6);
 
 	fds->diag = open_diag_socket();
 	if (fds->diag < 0)
 		return fds->diag;
-	if (pool->raw_via_proc && (protos & NSN_PROTO_BIT(NSN_PROTO_RAW))) {
-		if (fam & NSN_FAMILY_V4)
+	if (pool->raw_via_proc && (nsn__sockdiag_protos(pool->opts) & NSN_PROTO_BIT(NSN_PROTO_RAW))) {
+		if (fam & NSN_FAMILY_V4) {
 			fds->raw4 = open("/proc/thread-self/net/raw", O_RDONLY | O_CLOEXEC);
-		if (fam & NSN_FAMILY_V6)
+			if (fds->raw4 < 0)
+				return -errno;
+		}
+		/* raw6 is absent where IPv6 is disabled: then there are no IPv6 raw sockets. */
+		if (fam & NSN_FAMILY_V6) {
 			fds->raw6 = open("/proc/thread-self/net/raw6", O_RDONLY | O_CLOEXEC);
+			if (fds->raw6 < 0 && errno != ENOENT)
+				return -errno;
+		}
 	}
 	return 0;
 }
@@ -93,8 +99,11 @@ static int dump_one(const struct pool *pool, struct nsn__dumper *d, int self_fd,
 		r = open_inside(pool, &fds);
 	} else {
 		nsfd = open_netns(ns);
-		if (nsfd < 0)
+		if (nsfd < 0) {
+			/* Gone, as opposed to a dump that failed (which may say ENOENT too). */
+			nsn__priv(ns)->vanished = nsfd == -ENOENT;
 			return nsfd;
+		}
 		if (setns(nsfd, CLONE_NEWNET) < 0) {
 			r = -errno;
 			close(nsfd);
@@ -107,9 +116,13 @@ static int dump_one(const struct pool *pool, struct nsn__dumper *d, int self_fd,
 	}
 	if (r >= 0)
 		r = nsn__sockdiag_dump(d, &fds, ns, pool->opts);
-	/* The raw descriptors were handed over to (and closed by) the /proc parser. */
+	/* Whatever the dump did not hand over to the /proc parser is still ours. */
 	if (fds.diag >= 0)
 		close(fds.diag);
+	if (fds.raw4 >= 0)
+		close(fds.raw4);
+	if (fds.raw6 >= 0)
+		close(fds.raw6);
 	return r;
 }
 
@@ -130,6 +143,9 @@ static void *worker(void *arg)
 			ns->err = setup_err;
 		else if (!(pool->opts->flags & NSN_GATHER_NO_SOCKS))
 			ns->err = dump_one(pool, d, self_fd, ns);
+		/* A namespace whose dump failed is reported as skipped: no partial list. */
+		if (ns->err)
+			ns->n_socks = 0;
 		nsn__netns_trim_socks(ns);
 		pthread_mutex_lock(&pool->lock);
 		pool->done++;
@@ -191,7 +207,7 @@ static void describe_failures(struct nsn_scan *scan)
 
 		if (!ns->err)
 			continue;
-		if (ns->err == -ENOENT || ns->err == -ESRCH) {
+		if (nsn__priv(ns)->vanished) {
 			scan->n_vanished++;
 			nsn__scan_warn(scan, "netns %llu (%s): vanished before it could be entered; skipped",
 				       (unsigned long long)ns->inode, nsn_netns_label(ns, label, sizeof(label)));

@@ -29,6 +29,7 @@ struct nsn__netns_priv {
 	size_t cap_socks;
 	size_t cap_names;
 	pid_t last_pid; /* to count thread groups, not threads */
+	int vanished;   /* every path to it was gone when a worker came to enter it */
 };
 
 static inline struct nsn__netns_priv *nsn__priv(const struct nsn_netns *ns)
@@ -65,8 +66,11 @@ void nsn__dumper_free(struct nsn__dumper *d);
 struct nsn__nsfds {
 	int diag, raw4, raw6;
 };
-int nsn__sockdiag_dump(struct nsn__dumper *d, const struct nsn__nsfds *fds, struct nsn_netns *ns,
+int nsn__sockdiag_dump(struct nsn__dumper *d, struct nsn__nsfds *fds, struct nsn_netns *ns,
 		       const struct nsn_gather_opts *opts);
+/* The protocols a dump will really ask for: opts->protos less those that cannot hold a
+ * socket in any wanted state. */
+unsigned nsn__sockdiag_protos(const struct nsn_gather_opts *opts);
 /* 1 if the kernel answers raw sock_diag requests, 0 if not (no raw_diag), or -errno. */
 int nsn__sockdiag_has_raw(void);
 

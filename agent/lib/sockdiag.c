@@ -445,12 +445,27 @@ int nsn__sockdiag_has_raw(void)
 	return r == -ENOENT ? 0 : r < 0 ? r : 1;
 }
 
-int nsn__sockdiag_dump(struct nsn__dumper *d, const struct nsn__nsfds *fds, struct nsn_netns *ns,
+unsigned nsn__sockdiag_protos(const struct nsn_gather_opts *opts)
+{
+	unsigned protos = opts->protos ? opts->protos : NSN_PROTOS_ALL;
+	unsigned states = (opts->states ? opts->states : NSN_STATES_ALL) & NSN_STATES_ALL;
+
+	/* Every walk of a host-wide table costs, whatever namespace asks: skip those that
+	 * cannot hold a socket in a wanted state. */
+	if (!(states & TCP_STATES))
+		protos &= ~NSN_PROTO_BIT(NSN_PROTO_TCP);
+	if (!(states & DGRAM_STATES))
+		protos &= ~(NSN_PROTO_BIT(NSN_PROTO_UDP) | NSN_PROTO_BIT(NSN_PROTO_RAW));
+	if (!(states & UNIX_STATES))
+		protos &= ~NSN_PROTO_BIT(NSN_PROTO_UNIX);
+	return protos;
+}
+
+int nsn__sockdiag_dump(struct nsn__dumper *d, struct nsn__nsfds *fds, struct nsn_netns *ns,
 		       const struct nsn_gather_opts *opts)
 {
 	int fd = fds->diag;
-
-	unsigned protos = opts->protos ? opts->protos : NSN_PROTOS_ALL;
+	unsigned protos = nsn__sockdiag_protos(opts);
 	unsigned fam = opts->families ? opts->families : (NSN_FAMILY_V4 | NSN_FAMILY_V6);
 	int r = 0;
 
@@ -461,25 +476,21 @@ int nsn__sockdiag_dump(struct nsn__dumper *d, const struct nsn__nsfds *fds, stru
 	d->states = (opts->states ? opts->states : NSN_STATES_ALL) & NSN_STATES_ALL;
 	d->want_info = !!(opts->flags & NSN_GATHER_INFO);
 
-	/* Every walk of a host-wide table costs, whatever namespace asks: skip those that
-	 * cannot hold a socket in a wanted state. */
-	if (!(d->states & TCP_STATES))
-		protos &= ~NSN_PROTO_BIT(NSN_PROTO_TCP);
-	if (!(d->states & DGRAM_STATES))
-		protos &= ~(NSN_PROTO_BIT(NSN_PROTO_UDP) | NSN_PROTO_BIT(NSN_PROTO_RAW));
-	if (!(d->states & UNIX_STATES))
-		protos &= ~NSN_PROTO_BIT(NSN_PROTO_UNIX);
-
 	/* ss's order: unix, raw, udp, tcp. */
 	if (protos & NSN_PROTO_BIT(NSN_PROTO_UNIX))
 		r = dump_unix(d);
 	if (r >= 0 && (protos & NSN_PROTO_BIT(NSN_PROTO_RAW))) {
 		if (fds->raw4 >= 0 || fds->raw6 >= 0) {
 			/* No raw_diag in this kernel: the worker opened the /proc files. */
-			if (fds->raw4 >= 0)
+			/* The parser owns the descriptor from here, whatever it returns. */
+			if (fds->raw4 >= 0) {
 				r = nsn__procnet_raw(fds->raw4, AF_INET, ns, d->states);
-			if (r >= 0 && fds->raw6 >= 0)
+				fds->raw4 = -1;
+			}
+			if (r >= 0 && fds->raw6 >= 0) {
 				r = nsn__procnet_raw(fds->raw6, AF_INET6, ns, d->states);
+				fds->raw6 = -1;
+			}
 		} else {
 			if (fam & NSN_FAMILY_V4)
 				r = dump_inet_v2(d, AF_INET, IPPROTO_RAW, on_raw);

@@ -136,6 +136,17 @@ def main():
     c.wait()
     rep.check(len(docs) == 3 and all(len(L.namespaces(d)[0]["sockets"]) >= 6 for d in docs),
               "-c 0.2: got %d documents" % len(docs))
+
+    # 6. Repeated scans hold no descriptors: the fd count of a continuous run stays
+    #    flat (state listening once leaked the /proc/net/raw descriptors it skipped).
+    c = subprocess.Popen([binary, "-N", ns, "-c", "0.05", "state", "listening"], stdout=subprocess.DEVNULL)
+    counts = []
+    for _ in range(2):
+        time.sleep(0.8)
+        counts.append(len(os.listdir("/proc/%d/fd" % c.pid)))
+    c.kill()
+    c.wait()
+    rep.check(counts[0] == counts[1] and counts[0] < 16, "-c: open fds grew: %s" % counts)
     rep.finish()
 
 
