@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 	if (pause)
 		o.gather.pause_after_discovery_ms = (unsigned)strtoul(pause, NULL, 10);
 
-	if (nsn_gather_check_caps(o.gather.scope, o.gather.flags, &missing) < 0) {
+	if (nsn_gather_check_caps(o.gather.scope, &missing) < 0) {
 		fprintf(stderr, "nsnetstat: missing capability %s: needed to %s; run as root\n",
 			missing ? missing : "?",
 			missing && strcmp(missing, "CAP_SYS_ADMIN") == 0
@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 	}
 	for (;;) {
 		if (o.continuous && !o.json)
-			printf("%s# %ld\n", "", (long)time(NULL));
+			printf("# %ld\n", (long)time(NULL));
 		r = run_once(&o);
 		if (fflush(stdout) != 0 && errno == EPIPE)
 			r = 0;

@@ -41,7 +41,8 @@ size_t summary_count(const struct cli_opts *o, const struct nsn_netns *ns,
 
 struct ns_total {
 	const struct nsn_netns *ns;
-	size_t total;
+	size_t total, n_rows;
+	struct summary_row rows[NSN_PROTO_MAX * NSN_SS_MAX];
 };
 
 static int cmp_total(const void *a, const void *b)
@@ -56,7 +57,6 @@ static int cmp_total(const void *a, const void *b)
 void out_summary_table(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan)
 {
 	struct ns_total *t = calloc(scan->n_netns ? scan->n_netns : 1, sizeof(*t));
-	struct summary_row rows[NSN_PROTO_MAX * NSN_SS_MAX];
 	size_t wlabel = strlen("NETNS");
 	char buf[32];
 
@@ -64,7 +64,7 @@ void out_summary_table(FILE *f, const struct cli_opts *o, const struct nsn_scan 
 		return;
 	for (size_t i = 0; i < scan->n_netns; i++) {
 		t[i].ns = scan->netns[i];
-		summary_count(o, t[i].ns, rows, &t[i].total);
+		t[i].n_rows = summary_count(o, t[i].ns, t[i].rows, &t[i].total);
 		size_t n = strlen(nsn_netns_label(t[i].ns, buf, sizeof(buf)));
 		if (n > wlabel)
 			wlabel = n;
@@ -74,13 +74,13 @@ void out_summary_table(FILE *f, const struct cli_opts *o, const struct nsn_scan 
 		fprintf(f, "%-*s %7s %6s %6s %6s %6s  %s\n", (int)wlabel, "NETNS", "TOTAL", "TCP", "UDP",
 			"RAW", "UNIX", "BY STATE (largest first)");
 	for (size_t i = 0; i < scan->n_netns; i++) {
-		size_t per[NSN_PROTO_MAX] = {0}, total;
-		size_t n = summary_count(o, t[i].ns, rows, &total);
+		const struct summary_row *rows = t[i].rows;
+		size_t per[NSN_PROTO_MAX] = {0}, n = t[i].n_rows;
 
 		for (size_t k = 0; k < n; k++)
 			per[rows[k].proto] += rows[k].count;
 		fprintf(f, "%-*s %7zu %6zu %6zu %6zu %6zu ", (int)wlabel,
-			nsn_netns_label(t[i].ns, buf, sizeof(buf)), total, per[NSN_PROTO_TCP],
+			nsn_netns_label(t[i].ns, buf, sizeof(buf)), t[i].total, per[NSN_PROTO_TCP],
 			per[NSN_PROTO_UDP], per[NSN_PROTO_RAW], per[NSN_PROTO_UNIX]);
 		for (size_t k = 0; k < n; k++)
 			fprintf(f, " %s/%s=%zu", nsn_proto_name(rows[k].proto), nsn_state_name(rows[k].state),

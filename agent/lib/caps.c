@@ -13,7 +13,7 @@ static int has_cap(cap_t caps, cap_value_t v)
 	return cap_get_flag(caps, v, CAP_EFFECTIVE, &f) == 0 && f == CAP_SET;
 }
 
-int nsn_gather_check_caps(enum nsn_scope scope, unsigned flags, const char **ret_missing)
+int nsn_gather_check_caps(enum nsn_scope scope, const char **ret_missing)
 {
 	static const struct {
 		cap_value_t v;
@@ -27,7 +27,6 @@ int nsn_gather_check_caps(enum nsn_scope scope, unsigned flags, const char **ret
 	cap_t caps;
 	int r = 0;
 
-	(void)flags;
 	*ret_missing = NULL;
 	/* The caller's own namespace needs nothing, like netstat and ss. */
 	if (scope == NSN_SCOPE_CURRENT)

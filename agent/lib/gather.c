@@ -35,13 +35,6 @@ struct pool {
 	bool raw_via_proc; /* no raw_diag: read /proc/thread-self/net/raw{,6} instead */
 };
 
-static int open_diag_socket(void)
-{
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-
-	return fd < 0 ? -errno : fd;
-}
-
 /* Open the namespace through one of the paths discovery saw, checking it is still the
  * same namespace: a task path can be reused by an unrelated process. */
 static int open_netns(const struct nsn_netns *ns)
@@ -71,7 +64,7 @@ static int open_inside(const struct pool *pool, struct nsn__nsfds *fds)
 {
 	unsigned fam = pool->opts->families ? pool->opts->families : (NSN_FAMILY_V4 | NSN_FAMILY_V6);
 
-	fds->diag = open_diag_socket();
+	fds->diag = nsn__sockdiag_open();
 	if (fds->diag < 0)
 		return fds->diag;
 	if (pool->raw_via_proc && (nsn__sockdiag_protos(pool->opts) & NSN_PROTO_BIT(NSN_PROTO_RAW))) {
@@ -141,7 +134,7 @@ static void *worker(void *arg)
 		struct nsn_netns *ns = scan->netns[i];
 		if (setup_err)
 			ns->err = setup_err;
-		else if (!(pool->opts->flags & NSN_GATHER_NO_SOCKS))
+		else
 			ns->err = dump_one(pool, d, self_fd, ns);
 		/* A namespace whose dump failed is reported as skipped: no partial list. */
 		if (ns->err)

@@ -71,6 +71,8 @@ int nsn__sockdiag_dump(struct nsn__dumper *d, struct nsn__nsfds *fds, struct nsn
 /* The protocols a dump will really ask for: opts->protos less those that cannot hold a
  * socket in any wanted state. */
 unsigned nsn__sockdiag_protos(const struct nsn_gather_opts *opts);
+/* A NETLINK_SOCK_DIAG socket in the calling thread's namespace, or -errno. */
+int nsn__sockdiag_open(void);
 /* 1 if the kernel answers raw sock_diag requests, 0 if not (no raw_diag), or -errno. */
 int nsn__sockdiag_has_raw(void);
 

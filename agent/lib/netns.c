@@ -81,7 +81,6 @@ static int table_get(struct ns_table *t, uint64_t dev, uint64_t ino, struct nsn_
 }
 
 struct discover_ctx {
-	const struct nsn_gather_opts *opts;
 	const char *proc;
 	char run[PATH_MAX];      /* <run_root>/run */
 	char varrun[PATH_MAX];   /* <run_root>/var/run */
@@ -324,7 +323,7 @@ static void target_path(struct discover_ctx *c, const char *t, char *buf, size_t
 
 int nsn__discover(const struct nsn_gather_opts *opts, struct nsn_scan *scan)
 {
-	struct discover_ctx c = {.opts = opts};
+	struct discover_ctx c = {0};
 	struct stat target = {0};
 	char path[PATH_MAX];
 	int r;

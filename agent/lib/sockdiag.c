@@ -423,6 +423,13 @@ void nsn__dumper_free(struct nsn__dumper *d)
 	free(d);
 }
 
+int nsn__sockdiag_open(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+
+	return fd < 0 ? -errno : fd;
+}
+
 int nsn__sockdiag_has_raw(void)
 {
 	struct nsn__dumper *d = nsn__dumper_new();
@@ -431,9 +438,9 @@ int nsn__sockdiag_has_raw(void)
 
 	if (!d)
 		return -ENOMEM;
-	d->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	d->fd = nsn__sockdiag_open();
 	if (d->fd < 0) {
-		r = -errno;
+		r = d->fd;
 		nsn__dumper_free(d);
 		return r;
 	}

@@ -28,7 +28,6 @@ enum nsn_scope {
 enum {
 	NSN_GATHER_PROCS = 1u << 0, /**< map sockets to processes (one /proc pass) */
 	NSN_GATHER_INFO = 1u << 1,  /**< tcp_info, congestion algorithm and socket memory */
-	NSN_GATHER_NO_SOCKS = 1u << 2, /**< discovery only */
 };
 
 /** Progress report, called on the caller's thread about every 100 ms while dumping. */
@@ -68,7 +67,7 @@ int nsn_gather(const struct nsn_gather_opts *opts, struct nsn_scan **ret_scan);
  * @return 0, or -EPERM with the name of the first missing capability in *ret_missing
  *         (a static string, e.g. "CAP_SYS_ADMIN").
  */
-int nsn_gather_check_caps(enum nsn_scope scope, unsigned flags, const char **ret_missing);
+int nsn_gather_check_caps(enum nsn_scope scope, const char **ret_missing);
 
 #ifdef __cplusplus
 }
