@@ -13,6 +13,8 @@ struct cli_opts {
 	struct nsn_filter *filter;
 	bool numeric, procs, extended, info, json, summary, no_header, listening, all;
 	bool continuous;
+	/* netstat's other views: -r routes (--rules adds ip rule), -i interfaces, -s counters */
+	bool routes, rules, links, counters, zeros;
 	double interval_s;
 	bool progress; /* stderr is a terminal */
 	const char *node; /* this host's name, for "nodes" */
@@ -30,6 +32,28 @@ bool cli_sock_visible(const struct cli_opts *o, const struct nsn_sock *s);
 void out_json(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan);
 void out_table(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan);
 void out_summary_table(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan);
+
+/* -r: per namespace a heading line, then its routes exactly as `ip route show table all`
+ * followed by `ip -6 route show table all` print them; with o->rules, then its rules as
+ * `ip rule` and `ip -6 rule` print them (out_routes.c). */
+void out_routes(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan);
+/* One route / rule in ip's text form, newline-terminated (multipath routes span lines). */
+void out_route_line(FILE *f, const struct nsn_netns *ns, const struct nsn_route *r);
+void out_rule_line(FILE *f, const struct nsn_rule *r);
+/* The heading that starts each namespace's block in the -r, -i -e and -s views. */
+void out_netns_heading(FILE *f, const struct nsn_netns *ns);
+
+/* -i: netstat -i's table with NETNS first and a PEER column (out_links.c). */
+void out_links(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan);
+
+/* -s: per namespace, counters as nstat names them; with @p prev (the previous scan of
+ * a -c loop) the increments since then, like nstat (out_counters.c). */
+void out_counters(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan,
+		  const struct nsn_scan *prev);
+/* Whether a counter is a gauge nstat leaves out (IpForwarding, TcpMaxConn, ...). */
+bool counter_is_gauge(const char *name);
+/* The namespace of @p prev with the same identity as @p ns (dev, inode), or NULL. */
+const struct nsn_netns *scan_find_netns(const struct nsn_scan *prev, const struct nsn_netns *ns);
 
 /* Per namespace counts by (proto, state), for --summary. */
 struct summary_row {

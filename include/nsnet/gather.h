@@ -2,7 +2,9 @@
 /**
  * @file gather.h
  * The gatherer: discover every network namespace of the host, enter each on a
- * dedicated thread and dump its sockets over NETLINK_SOCK_DIAG.
+ * dedicated thread and dump its sockets over NETLINK_SOCK_DIAG, and on request its
+ * routes, rules and interfaces over rtnetlink (libnl-route-3) and its protocol
+ * counters from /proc/thread-self/net.
  *
  * Threads: nsn_gather() starts and joins its own worker threads; setns(2) is only
  * ever called on them. It never prints and never exits; problems with individual
@@ -28,6 +30,10 @@ enum nsn_scope {
 enum {
 	NSN_GATHER_PROCS = 1u << 0, /**< map sockets to processes (one /proc pass) */
 	NSN_GATHER_INFO = 1u << 1,  /**< tcp_info, congestion algorithm and socket memory */
+	NSN_GATHER_ROUTES = 1u << 2, /**< routes of every table and policy rules (rtnetlink) */
+	NSN_GATHER_LINKS = 1u << 3,  /**< interfaces, addresses, 64-bit counters, veth peers */
+	NSN_GATHER_COUNTERS = 1u << 4, /**< /proc/thread-self/net/{snmp,netstat,snmp6} */
+	NSN_GATHER_NO_SOCKS = 1u << 5, /**< skip the sock_diag dump (e.g. routes only) */
 };
 
 /** Progress report, called on the caller's thread about every 100 ms while dumping. */

@@ -2,10 +2,11 @@
 /**
  * @file model.h
  * The record model shared by the gatherer, the CLI, the agent and the collector:
- * namespaces, sockets and the processes that hold them.
+ * namespaces, their sockets and the processes that hold them, their routes, policy
+ * rules, interfaces (with addresses, counters and veth peers) and protocol counters.
  *
- * Ownership: a struct nsn_scan owns every namespace, socket and string reachable from
- * it; nsn_scan_free() releases all of it. Nothing here depends on libnl or libuv.
+ * Ownership: a struct nsn_scan owns every namespace, socket, route, link, counter and
+ * string reachable from it; nsn_scan_free() releases all of it. Nothing here depends on libnl or libuv.
  */
 #ifndef NSNET_MODEL_H
 #define NSNET_MODEL_H
@@ -109,6 +110,111 @@ struct nsn_sock {
 	const struct nsn_skmem *skmem;       /**< with NSN_GATHER_INFO; else NULL */
 };
 
+/** A next hop of a route: a single-path route has one, a multipath route several. */
+struct nsn_nexthop {
+	uint8_t gw_family;  /**< AF_INET or AF_INET6 when there is a gateway, else 0 */
+	uint8_t gateway[16];
+	uint8_t weight;     /**< as ip prints it (rtnh_hops + 1); 0 for a single-path route */
+	uint32_t flags;     /**< RTNH_F_* (onlink, linkdown, dead, ...) */
+	uint32_t ifindex;   /**< output interface, 0 if none */
+	const char *dev;    /**< its name inside the namespace, or NULL */
+};
+
+/** One route of any table, as an RTM_NEWROUTE dump reported it. */
+struct nsn_route {
+	uint8_t family;     /**< AF_INET or AF_INET6 */
+	uint8_t type;       /**< RTN_* (unicast, local, broadcast, multicast, blackhole, ...) */
+	uint8_t protocol;   /**< RTPROT_* */
+	uint8_t scope;      /**< RT_SCOPE_* */
+	uint8_t tos;
+	uint8_t dst_len, src_len;
+	uint8_t pref;       /**< IPv6 router preference (ICMPV6_ROUTER_PREF_*), 0xff if none */
+	bool has_dst, has_src, has_prefsrc, has_metric;
+	uint32_t table;     /**< RT_TABLE_* or a custom table id */
+	uint32_t metric;    /**< RTA_PRIORITY */
+	uint32_t flags;     /**< RTM_F_* of the message */
+	uint32_t mtu, advmss, hoplimit; /**< RTAX metrics, 0 if unset */
+	uint8_t dst[16], src[16], prefsrc[16];
+	bool multipath;     /**< came with RTA_MULTIPATH */
+	struct nsn_nexthop *nh;
+	size_t n_nh;
+};
+
+/** One policy routing rule (ip rule). */
+struct nsn_rule {
+	uint8_t family;     /**< AF_INET or AF_INET6 */
+	uint8_t action;     /**< FR_ACT_* */
+	uint8_t src_len, dst_len, tos, protocol;
+	bool has_src, has_dst, has_priority, has_fwmark, has_fwmask, invert;
+	uint32_t priority, table, fwmark, fwmask, goto_target;
+	uint8_t src[16], dst[16];
+	const char *iif, *oif; /**< NULL if not matched on */
+};
+
+/** One interface address (ip addr). */
+struct nsn_addr {
+	uint8_t family;     /**< AF_INET or AF_INET6 */
+	uint8_t prefixlen;
+	uint8_t scope;      /**< RT_SCOPE_* */
+	bool has_peer, has_broadcast;
+	uint32_t flags;     /**< IFA_F_* */
+	uint32_t valid_lft, preferred_lft; /**< seconds; UINT32_MAX is forever */
+	uint8_t local[16];
+	uint8_t peer[16];   /**< point-to-point peer (IFA_ADDRESS when it differs) */
+	uint8_t broadcast[16];
+	const char *label;  /**< IPv4 label, or NULL */
+};
+
+/** The 64-bit interface counters (struct rtnl_link_stats64). */
+struct nsn_link_stats {
+	uint64_t rx_packets, tx_packets, rx_bytes, tx_bytes;
+	uint64_t rx_errors, tx_errors, rx_dropped, tx_dropped;
+	uint64_t multicast, collisions;
+	uint64_t rx_length_errors, rx_over_errors, rx_crc_errors, rx_frame_errors;
+	uint64_t rx_fifo_errors, rx_missed_errors;
+	uint64_t tx_aborted_errors, tx_carrier_errors, tx_fifo_errors;
+	uint64_t tx_heartbeat_errors, tx_window_errors;
+	uint64_t rx_compressed, tx_compressed, rx_nohandler;
+};
+
+/** The other end of a veth, resolved across the scanned namespaces. */
+struct nsn_link_peer {
+	uint32_t ifindex;      /**< the peer's ifindex in its own namespace (IFLA_LINK) */
+	int32_t netnsid;       /**< IFLA_LINK_NETNSID as this namespace numbers the peer's, -1 if same */
+	const char *name;      /**< NULL until resolved */
+	const struct nsn_netns *netns; /**< the peer's namespace, NULL until resolved */
+};
+
+/** One network interface with its addresses and counters. */
+struct nsn_link {
+	uint32_t ifindex;
+	const char *name;
+	const char *kind;     /**< IFLA_INFO_KIND (veth, bridge, vxlan, ...), NULL for none */
+	uint32_t mtu;
+	uint32_t flags;       /**< IFF_* as the kernel reports them (incl. LOWER_UP, DORMANT) */
+	uint8_t operstate;    /**< IF_OPER_* */
+	uint16_t arptype;     /**< ARPHRD_* */
+	uint8_t mac_len;
+	uint8_t mac[32];
+	uint32_t txqlen;
+	uint32_t master;      /**< ifindex of the bridge/bond it is enslaved to, 0 if none */
+	uint32_t link;        /**< IFLA_LINK: lower device or veth peer ifindex, 0 if none */
+	int32_t link_netnsid; /**< IFLA_LINK_NETNSID, -1 if absent (same namespace) */
+	const char *qdisc;
+	bool has_stats;
+	struct nsn_link_stats stats;
+	bool has_peer;        /**< a veth: peer below is meaningful */
+	struct nsn_link_peer peer;
+	struct nsn_addr *addrs;
+	size_t n_addrs;
+};
+
+/** One protocol counter, named as nstat names it (TcpExtListenOverflows, Ip6InReceives). */
+struct nsn_counter {
+	const char *name;
+	int64_t value;        /**< a few entries are gauges and may be -1 (TcpMaxConn) */
+};
+
 /** A process holding a socket through one of its file descriptors. */
 struct nsn_proc_ref {
 	pid_t pid;     /**< pid as seen in the gatherer's /proc (the host's pid namespace) */
@@ -129,6 +235,14 @@ struct nsn_netns {
 	int err;        /**< 0, or -errno of the failure that prevented its dump (-ENOENT: vanished) */
 	struct nsn_sock *socks;
 	size_t n_socks;
+	struct nsn_route *routes;     /**< with NSN_GATHER_ROUTES: every table, kernel order */
+	size_t n_routes;
+	struct nsn_rule *rules;       /**< with NSN_GATHER_ROUTES */
+	size_t n_rules;
+	struct nsn_link *links;       /**< with NSN_GATHER_LINKS, by ifindex */
+	size_t n_links;
+	struct nsn_counter *counters; /**< with NSN_GATHER_COUNTERS: snmp, netstat, snmp6 order */
+	size_t n_counters;
 	void *priv;     /**< gatherer-private (candidate paths, arena) */
 };
 
