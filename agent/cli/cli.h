@@ -8,6 +8,8 @@
 #include <nsnet/filter.h>
 #include <nsnet/gather.h>
 
+#define NSN_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
 struct cli_opts {
 	struct nsn_gather_opts gather;
 	struct nsn_filter *filter;
@@ -15,6 +17,7 @@ struct cli_opts {
 	bool continuous;
 	/* netstat's other views: -r routes (--rules adds ip rule), -i interfaces, -s counters */
 	bool routes, rules, links, counters, zeros;
+	bool sockets; /* the socket view: the default, or asked for beside -r/-i/-s */
 	double interval_s;
 	bool progress; /* stderr is a terminal */
 	const char *node; /* this host's name, for "nodes" */
@@ -29,7 +32,9 @@ void cli_opts_release(struct cli_opts *o);
  * kernel request already). */
 bool cli_sock_visible(const struct cli_opts *o, const struct nsn_sock *s);
 
-void out_json(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan);
+/* @p prev: the previous scan of a -c loop (for counters_delta), or NULL. */
+void out_json(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan,
+	      const struct nsn_scan *prev);
 void out_table(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan);
 void out_summary_table(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan);
 
@@ -50,6 +55,20 @@ void out_links(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan);
  * a -c loop) the increments since then, like nstat (out_counters.c). */
 void out_counters(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan,
 		  const struct nsn_scan *prev);
+/* A counter's increment since the previous scan. */
+struct counter_delta {
+	const char *name;
+	int64_t delta;
+};
+/* The non-gauge counters of @p ns that changed since @p prev, in @p ns's order; the
+ * array (free() it) in *ret. Returns how many. */
+size_t counters_delta(const struct nsn_netns *ns, const struct nsn_netns *prev,
+		      struct counter_delta **ret);
+/* The -r/-i/-s keys of one namespace object of the JSON document (out_json_net.c). */
+struct json;
+void json_netcfg(struct json *j, const struct cli_opts *o, const struct nsn_netns *ns,
+		 const struct nsn_netns *prev);
+
 /* Whether a counter is a gauge nstat leaves out (IpForwarding, TcpMaxConn, ...). */
 bool counter_is_gauge(const char *name);
 /* The namespace of @p prev with the same identity as @p ns (dev, inode), or NULL. */

@@ -25,7 +25,45 @@ static void on_progress(size_t done, size_t total, double elapsed_ms, void *user
 	p->shown = true;
 }
 
-static int run_once(struct cli_opts *o)
+/* Each view asked for, in netstat's order: sockets, routes, interfaces, counters. */
+static void print_views(const struct cli_opts *o, const struct nsn_scan *scan,
+			const struct nsn_scan *prev)
+{
+	bool sep = false;
+
+	if (o->json) {
+		out_json(stdout, o, scan, prev);
+		return;
+	}
+	if (o->sockets) {
+		if (o->summary)
+			out_summary_table(stdout, o, scan);
+		else
+			out_table(stdout, o, scan);
+		sep = true;
+	}
+	if (o->routes) {
+		if (sep)
+			putchar('\n');
+		out_routes(stdout, o, scan);
+		sep = true;
+	}
+	if (o->links) {
+		if (sep)
+			putchar('\n');
+		out_links(stdout, o, scan);
+		sep = true;
+	}
+	if (o->counters) {
+		if (sep)
+			putchar('\n');
+		out_counters(stdout, o, scan, prev);
+	}
+}
+
+/* One scan and its output. *prev is the previous scan of a -c loop, kept for the
+ * counter increments; it is replaced by this one. */
+static int run_once(struct cli_opts *o, struct nsn_scan **prev)
 {
 	struct progress prog = {0};
 	struct nsn_scan *scan = NULL;
@@ -45,12 +83,7 @@ static int run_once(struct cli_opts *o)
 		fprintf(stderr, "nsnetstat: scan failed: %s\n", strerror(-r));
 		return 1;
 	}
-	if (o->json)
-		out_json(stdout, o, scan);
-	else if (o->summary)
-		out_summary_table(stdout, o, scan);
-	else
-		out_table(stdout, o, scan);
+	print_views(o, scan, *prev);
 	/* The table first, then what went wrong with it, in that order on a terminal. */
 	fflush(stdout);
 	if (scan->n_vanished || scan->n_failed)
@@ -60,7 +93,10 @@ static int run_once(struct cli_opts *o)
 			o->json ? "; see \"warnings\"" : "");
 	for (size_t i = 0; !o->json && i < scan->n_warnings; i++)
 		fprintf(stderr, "nsnetstat: warning: %s\n", scan->warnings[i]);
-	nsn_scan_free(scan);
+	nsn_scan_free(*prev);
+	*prev = o->continuous && o->counters ? scan : NULL;
+	if (!*prev)
+		nsn_scan_free(scan);
 	return 0;
 }
 
@@ -68,6 +104,7 @@ int main(int argc, char **argv)
 {
 	static char outbuf[1 << 16];
 	struct cli_opts o = {0};
+	struct nsn_scan *prev = NULL;
 	char host[256] = "localhost";
 	const char *missing;
 	int r;
@@ -102,7 +139,7 @@ int main(int argc, char **argv)
 	for (;;) {
 		if (o.continuous && !o.json)
 			printf("# %ld\n", (long)time(NULL));
-		r = run_once(&o);
+		r = run_once(&o, &prev);
 		if (fflush(stdout) != 0 && errno == EPIPE)
 			r = 0;
 		if (r != 0 || !o.continuous)
@@ -111,6 +148,7 @@ int main(int argc, char **argv)
 				      (long)((o.interval_s - (double)(time_t)o.interval_s) * 1e9)};
 		nanosleep(&ts, NULL);
 	}
+	nsn_scan_free(prev);
 	cli_opts_release(&o);
 	return r;
 }

@@ -16,6 +16,8 @@ enum {
 	OPT_JSON,
 	OPT_SUMMARY,
 	OPT_THREADS,
+	OPT_RULES,
+	OPT_ZEROS,
 };
 
 static const struct option longopts[] = {
@@ -40,13 +42,18 @@ static const struct option longopts[] = {
 	{"json", no_argument, NULL, OPT_JSON},
 	{"summary", no_argument, NULL, OPT_SUMMARY},
 	{"threads", required_argument, NULL, OPT_THREADS},
+	{"route", no_argument, NULL, 'r'},
+	{"rules", no_argument, NULL, OPT_RULES},
+	{"interfaces", no_argument, NULL, 'i'},
+	{"statistics", no_argument, NULL, 's'},
+	{"zeros", no_argument, NULL, OPT_ZEROS},
 	{0},
 };
 
 static void usage(FILE *f)
 {
 	fputs("Usage: nsnetstat [OPTIONS] [ FILTER ]\n"
-	      "Sockets of every network namespace on this host, as ss shows them.\n"
+	      "Sockets, routes, interfaces and counters of every network namespace on this host.\n"
 	      "\n"
 	      "Scope:\n"
 	      "      --all-namespaces   every network namespace of the host\n"
@@ -57,6 +64,13 @@ static void usage(FILE *f)
 	      "  -4, --ipv4  -6, --ipv6\n"
 	      "  -l, --listening        listening sockets only (and unconnected UDP/raw)\n"
 	      "  -a, --all              all states (default: connected ones, like ss)\n"
+	      "Other views (netstat's; sockets too only when a socket option is also given):\n"
+	      "  -r, --route            routes of every table, as ip route show table all prints them\n"
+	      "      --rules            with -r: the policy rules too, as ip rule prints them\n"
+	      "  -i, --interfaces       interfaces with counters and veth peers, like netstat -i\n"
+	      "                         (-e adds kind, bytes and addresses)\n"
+	      "  -s, --statistics       protocol counters as nstat names them (non-zero ones;\n"
+	      "                         --zeros for all); with -c the increments per interval\n"
 	      "Output:\n"
 	      "  -n, --numeric          do not resolve service names\n"
 	      "  -p, --processes        processes using each socket (pid, name, fd)\n"
@@ -116,11 +130,12 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 {
 	struct nsn_filter_error ferr;
 	unsigned protos = 0, families = 0;
+	bool sock_opts = false;
 	int c, r;
 
 	o->interval_s = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":tuwxlanpe46N:c::HhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":tuwxlanpe46N:c::HhVris", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': protos |= NSN_PROTO_BIT(NSN_PROTO_TCP); break;
 		case 'u': protos |= NSN_PROTO_BIT(NSN_PROTO_UDP); break;
@@ -128,15 +143,20 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 		case 'x': protos |= NSN_PROTO_BIT(NSN_PROTO_UNIX); break;
 		case '4': families |= NSN_FAMILY_V4; break;
 		case '6': families |= NSN_FAMILY_V6; break;
-		case 'l': o->listening = true; break;
-		case 'a': o->all = true; break;
+		case 'l': o->listening = true; sock_opts = true; break;
+		case 'a': o->all = true; sock_opts = true; break;
+		case 'r': o->routes = true; break;
+		case OPT_RULES: o->routes = o->rules = true; break;
+		case 'i': o->links = true; break;
+		case 's': o->counters = true; break;
+		case OPT_ZEROS: o->zeros = true; break;
 		case 'n': o->numeric = true; break;
 		case 'p': o->procs = true; break;
 		case 'e': o->extended = true; break;
 		case 'H': o->no_header = true; break;
-		case OPT_INFO: o->info = true; break;
+		case OPT_INFO: o->info = true; sock_opts = true; break;
 		case OPT_JSON: o->json = true; break;
-		case OPT_SUMMARY: o->summary = true; break;
+		case OPT_SUMMARY: o->summary = true; sock_opts = true; break;
 		case OPT_ALL_NS:
 			o->gather.scope = NSN_SCOPE_ALL;
 			break;
@@ -189,6 +209,18 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 		fprintf(stderr, "nsnetstat: %s\n", strerror(-r));
 		return 2;
 	}
+
+	/* netstat -r/-i/-s show only their view; a socket option or filter adds sockets. */
+	o->sockets = !(o->routes || o->links || o->counters) || sock_opts || protos ||
+		     (o->filter && (nsn_filter_states(o->filter) || nsn_filter_has_expr(o->filter)));
+	if (!o->sockets)
+		o->gather.flags |= NSN_GATHER_NO_SOCKS;
+	if (o->routes)
+		o->gather.flags |= NSN_GATHER_ROUTES;
+	if (o->links)
+		o->gather.flags |= NSN_GATHER_LINKS;
+	if (o->counters)
+		o->gather.flags |= NSN_GATHER_COUNTERS;
 
 	/* As with ss, -4/-6 alone mean the inet protocols: unix sockets have no family. */
 	if (families && !protos)

@@ -187,7 +187,7 @@ static void summary(struct json *j, const struct cli_opts *o, const struct nsn_n
 }
 
 static void netns(struct json *j, const struct cli_opts *o, const struct nsn_scan *scan,
-		  const struct nsn_netns *ns)
+		  const struct nsn_netns *ns, const struct nsn_scan *prev)
 {
 	json_begin_obj(j);
 	json_key(j, "inode");
@@ -214,7 +214,7 @@ static void netns(struct json *j, const struct cli_opts *o, const struct nsn_sca
 	json_str(j, ns->err ? strerror(-ns->err) : NULL);
 	if (o->summary) {
 		summary(j, o, ns);
-	} else {
+	} else if (o->sockets) {
 		json_key(j, "sockets");
 		json_begin_arr(j);
 		for (size_t i = 0; i < ns->n_socks; i++)
@@ -222,10 +222,12 @@ static void netns(struct json *j, const struct cli_opts *o, const struct nsn_sca
 				sock(j, o, scan, &ns->socks[i]);
 		json_end_arr(j);
 	}
+	json_netcfg(j, o, ns, prev ? scan_find_netns(prev, ns) : NULL);
 	json_end_obj(j);
 }
 
-void out_json(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan)
+void out_json(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan,
+	      const struct nsn_scan *prev)
 {
 	struct json j = {.f = f};
 
@@ -238,7 +240,7 @@ void out_json(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan)
 	json_key(&j, "namespaces");
 	json_begin_arr(&j);
 	for (size_t i = 0; i < scan->n_netns; i++)
-		netns(&j, o, scan, scan->netns[i]);
+		netns(&j, o, scan, scan->netns[i], prev);
 	json_end_arr(&j);
 	json_end_obj(&j);
 	json_end_arr(&j);

@@ -59,33 +59,72 @@ static int open_netns(const struct nsn_netns *ns)
 	return last;
 }
 
+/* Open one /proc/thread-self/net file; @p optional files may be absent (snmp6
+ * without IPv6). */
+static int open_procnet(const char *name, bool optional, int *ret_fd)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/thread-self/net/%s", name);
+	*ret_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*ret_fd < 0 && !(optional && errno == ENOENT))
+		return -errno;
+	return 0;
+}
+
 /* Open what the dump needs while this thread is inside the namespace. */
 static int open_inside(const struct pool *pool, struct nsn__nsfds *fds)
 {
-	unsigned fam = pool->opts->families ? pool->opts->families : (NSN_FAMILY_V4 | NSN_FAMILY_V6);
+	const struct nsn_gather_opts *o = pool->opts;
+	unsigned fam = o->families ? o->families : (NSN_FAMILY_V4 | NSN_FAMILY_V6);
+	int r;
 
-	fds->diag = nsn__sockdiag_open();
-	if (fds->diag < 0)
-		return fds->diag;
-	if (pool->raw_via_proc && (nsn__sockdiag_protos(pool->opts) & NSN_PROTO_BIT(NSN_PROTO_RAW))) {
-		if (fam & NSN_FAMILY_V4) {
-			fds->raw4 = open("/proc/thread-self/net/raw", O_RDONLY | O_CLOEXEC);
-			if (fds->raw4 < 0)
-				return -errno;
+	if (!(o->flags & NSN_GATHER_NO_SOCKS)) {
+		fds->diag = nsn__sockdiag_open();
+		if (fds->diag < 0)
+			return fds->diag;
+		if (pool->raw_via_proc && (nsn__sockdiag_protos(o) & NSN_PROTO_BIT(NSN_PROTO_RAW))) {
+			if (fam & NSN_FAMILY_V4) {
+				r = open_procnet("raw", false, &fds->raw4);
+				if (r < 0)
+					return r;
+			}
+			/* raw6 is absent where IPv6 is disabled: then there are no IPv6 raw sockets. */
+			if (fam & NSN_FAMILY_V6) {
+				r = open_procnet("raw6", true, &fds->raw6);
+				if (r < 0)
+					return r;
+			}
 		}
-		/* raw6 is absent where IPv6 is disabled: then there are no IPv6 raw sockets. */
-		if (fam & NSN_FAMILY_V6) {
-			fds->raw6 = open("/proc/thread-self/net/raw6", O_RDONLY | O_CLOEXEC);
-			if (fds->raw6 < 0 && errno != ENOENT)
-				return -errno;
-		}
+	}
+	if (o->flags & (NSN_GATHER_ROUTES | NSN_GATHER_LINKS)) {
+		fds->rtnl = nsn__rtnl_open(&r);
+		if (!fds->rtnl)
+			return r;
+	}
+	if (o->flags & NSN_GATHER_COUNTERS) {
+		r = open_procnet("snmp", false, &fds->snmp);
+		if (r == 0)
+			r = open_procnet("netstat", false, &fds->netstat);
+		if (r == 0)
+			r = open_procnet("snmp6", true, &fds->snmp6);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
 
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 static int dump_one(const struct pool *pool, struct nsn__dumper *d, int self_fd, struct nsn_netns *ns)
 {
-	struct nsn__nsfds fds = {-1, -1, -1};
+	const struct nsn_gather_opts *o = pool->opts;
+	struct nsn__nsfds fds = {-1, -1, -1, -1, -1, -1, NULL};
 	int nsfd, r;
 
 	if (ns->current) {
@@ -107,15 +146,22 @@ static int dump_one(const struct pool *pool, struct nsn__dumper *d, int self_fd,
 		if (setns(self_fd, CLONE_NEWNET) < 0)
 			abort();
 	}
-	if (r >= 0)
-		r = nsn__sockdiag_dump(d, &fds, ns, pool->opts);
-	/* Whatever the dump did not hand over to the /proc parser is still ours. */
-	if (fds.diag >= 0)
-		close(fds.diag);
-	if (fds.raw4 >= 0)
-		close(fds.raw4);
-	if (fds.raw6 >= 0)
-		close(fds.raw6);
+	if (r >= 0 && fds.diag >= 0)
+		r = nsn__sockdiag_dump(d, &fds, ns, o);
+	if (r >= 0 && fds.rtnl)
+		r = nsn__rtnl_dump(fds.rtnl, ns, o);
+	if (r >= 0 && fds.snmp >= 0) {
+		r = nsn__snmp_read(fds.snmp, fds.netstat, fds.snmp6, ns);
+		fds.snmp = fds.netstat = fds.snmp6 = -1; /* closed by the reader */
+	}
+	/* Whatever a dump did not hand over is still ours. */
+	close_fd(&fds.diag);
+	close_fd(&fds.raw4);
+	close_fd(&fds.raw6);
+	close_fd(&fds.snmp);
+	close_fd(&fds.netstat);
+	close_fd(&fds.snmp6);
+	nsn__rtnl_close(fds.rtnl);
 	return r;
 }
 
@@ -136,9 +182,10 @@ static void *worker(void *arg)
 			ns->err = setup_err;
 		else
 			ns->err = dump_one(pool, d, self_fd, ns);
-		/* A namespace whose dump failed is reported as skipped: no partial list. */
-		if (ns->err)
-			ns->n_socks = 0;
+		/* A namespace whose dump failed is reported as skipped: no partial lists. */
+		if (ns->err) {
+			ns->n_socks = ns->n_routes = ns->n_rules = ns->n_links = ns->n_counters = 0;
+		}
 		nsn__netns_trim_socks(ns);
 		pthread_mutex_lock(&pool->lock);
 		pool->done++;
@@ -235,7 +282,8 @@ int nsn_gather(const struct nsn_gather_opts *opts, struct nsn_scan **ret_scan)
 	}
 
 	t0 = nsn__now_ms();
-	if (!opts->protos || (opts->protos & NSN_PROTO_BIT(NSN_PROTO_RAW)))
+	if (!(opts->flags & NSN_GATHER_NO_SOCKS) &&
+	    (!opts->protos || (opts->protos & NSN_PROTO_BIT(NSN_PROTO_RAW))))
 		pool.raw_via_proc = nsn__sockdiag_has_raw() == 0;
 	n_threads = opts->threads ? opts->threads : default_threads();
 	if (n_threads > NSN_ARRAY_SIZE(tids))
@@ -279,6 +327,8 @@ int nsn_gather(const struct nsn_gather_opts *opts, struct nsn_scan **ret_scan)
 	pthread_cond_destroy(&pool.cond);
 	scan->dump_ms = nsn__now_ms() - t0;
 	describe_failures(scan);
+	if (opts->flags & NSN_GATHER_LINKS)
+		nsn__peers_resolve(scan);
 	*ret_scan = scan;
 	return 0;
 fail:

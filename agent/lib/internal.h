@@ -3,9 +3,12 @@
 #ifndef NSN_INTERNAL_H
 #define NSN_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <nsnet/gather.h>
+
+struct nl_sock; /* libnl, opaque here */
 
 #define NSN_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -27,6 +30,7 @@ struct nsn__netns_priv {
 	const char *paths[NSN__MAX_PATHS];
 	size_t n_paths;
 	size_t cap_socks;
+	size_t cap_counters;
 	size_t cap_names;
 	pid_t last_pid; /* to count thread groups, not threads */
 	int vanished;   /* every path to it was gone when a worker came to enter it */
@@ -65,6 +69,8 @@ void nsn__dumper_free(struct nsn__dumper *d);
  * ones are /proc/thread-self/net/raw{,6}, used when the kernel has no raw_diag. */
 struct nsn__nsfds {
 	int diag, raw4, raw6;
+	int snmp, netstat, snmp6;
+	struct nl_sock *rtnl;
 };
 int nsn__sockdiag_dump(struct nsn__dumper *d, struct nsn__nsfds *fds, struct nsn_netns *ns,
 		       const struct nsn_gather_opts *opts);
@@ -75,6 +81,26 @@ unsigned nsn__sockdiag_protos(const struct nsn_gather_opts *opts);
 int nsn__sockdiag_open(void);
 /* 1 if the kernel answers raw sock_diag requests, 0 if not (no raw_diag), or -errno. */
 int nsn__sockdiag_has_raw(void);
+
+/* rtnetlink through libnl-route-3 (rtnl.c). nsn__rtnl_open() connects a NETLINK_ROUTE
+ * socket in the calling thread's namespace (NULL and -errno in *ret_err on failure);
+ * nsn__rtnl_dump() fills ns->links (with addresses), ns->routes and ns->rules as
+ * opts->flags ask, from any thread. */
+struct nl_sock *nsn__rtnl_open(int *ret_err);
+void nsn__rtnl_close(struct nl_sock *sk);
+int nsn__rtnl_dump(struct nl_sock *sk, struct nsn_netns *ns, const struct nsn_gather_opts *opts);
+/* libnl's -NLE_* code as -errno: the one place they are translated. */
+int nsn__nl_errno(int nle);
+
+/* Protocol counters (snmp.c): parse /proc/<thread>/net/{snmp,netstat,snmp6} opened
+ * inside the namespace; takes ownership of the descriptors (-1: absent). */
+int nsn__snmp_read(int fd_snmp, int fd_netstat, int fd_snmp6, struct nsn_netns *ns);
+/* The same parser on a buffer: "Prefix: names" / "Prefix: values" line pairs when
+ * @p paired, else "Name value" lines (snmp6). Exposed for the unit test. */
+int nsn__snmp_parse(const char *buf, size_t len, bool paired, struct nsn_netns *ns);
+
+/* veth peers (peers.c): name each veth's other end among the scanned namespaces. */
+void nsn__peers_resolve(struct nsn_scan *scan);
 
 /* /proc/net/raw{,6} parser (procnet.c); takes ownership of @p fd. */
 int nsn__procnet_raw(int fd, int family, struct nsn_netns *ns, unsigned states);

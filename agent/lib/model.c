@@ -142,6 +142,10 @@ void nsn__netns_free(struct nsn_netns *ns)
 	nsn__arena_release(&nsn__priv(ns)->arena);
 	free(ns->names);
 	free(ns->socks);
+	free(ns->routes);
+	free(ns->rules);
+	free(ns->links);
+	free(ns->counters);
 	free(ns);
 }
 
