@@ -260,6 +260,50 @@ static void describe_failures(struct nsn_scan *scan)
 	}
 }
 
+/* Name the veth peers. With one namespace in scope its peers live elsewhere (a pod's
+ * eth0 pairs with a host veth): dump the interfaces of every other namespace too --
+ * a few tens of microseconds each -- and resolve against all of them. */
+static void resolve_peers(const struct nsn_gather_opts *opts, struct nsn_scan *scan)
+{
+	struct nsn_gather_opts all = *opts;
+	struct nsn_scan *ctx = NULL, view = {0};
+
+	if (opts->scope != NSN_SCOPE_ONE || scan->n_netns != 1 || scan->netns[0]->err) {
+		nsn__peers_resolve(scan);
+		return;
+	}
+	all.scope = NSN_SCOPE_ALL;
+	all.target = NULL;
+	all.flags = NSN_GATHER_LINKS | NSN_GATHER_NO_SOCKS;
+	all.progress = NULL;
+	all.pause_after_discovery_ms = 0;
+	if (nsn_gather(&all, &ctx) < 0) {
+		nsn__scan_warn(scan, "veth peers outside the namespace left unnamed: the other namespaces could not be scanned");
+		nsn__peers_resolve(scan);
+		return;
+	}
+	view.netns = malloc(ctx->n_netns * sizeof(*view.netns));
+	if (!view.netns) {
+		nsn_scan_free(ctx);
+		nsn__peers_resolve(scan);
+		return;
+	}
+	/* The context's copy of our namespace is replaced by the one reported. */
+	for (size_t i = 0; i < ctx->n_netns; i++) {
+		struct nsn_netns *ns = ctx->netns[i];
+		bool same = ns->dev == scan->netns[0]->dev && ns->inode == scan->netns[0]->inode;
+		view.netns[view.n_netns++] = same ? scan->netns[0] : ns;
+	}
+	nsn__peers_resolve(&view);
+	for (size_t i = 0; i < view.n_warnings; i++)
+		nsn__scan_warn(scan, "%s", view.warnings[i]);
+	for (size_t i = 0; i < view.n_warnings; i++)
+		free(view.warnings[i]);
+	free(view.warnings);
+	free(view.netns);
+	scan->context = ctx;
+}
+
 int nsn_gather(const struct nsn_gather_opts *opts, struct nsn_scan **ret_scan)
 {
 	struct nsn_scan *scan = calloc(1, sizeof(*scan));
@@ -328,7 +372,7 @@ int nsn_gather(const struct nsn_gather_opts *opts, struct nsn_scan **ret_scan)
 	scan->dump_ms = nsn__now_ms() - t0;
 	describe_failures(scan);
 	if (opts->flags & NSN_GATHER_LINKS)
-		nsn__peers_resolve(scan);
+		resolve_peers(opts, scan);
 	*ret_scan = scan;
 	return 0;
 fail:

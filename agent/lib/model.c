@@ -261,5 +261,6 @@ void nsn_scan_free(struct nsn_scan *scan)
 		free(scan->warnings[i]);
 	free(scan->warnings);
 	nsn__procmap_free(scan->procs);
+	nsn_scan_free(scan->context);
 	free(scan);
 }

@@ -256,6 +256,10 @@ struct nsn_scan {
 	size_t n_failed;          /**< namespaces whose dump failed for another reason */
 	struct nsn_procmap *procs; /**< socket inode -> processes, or NULL without NSN_GATHER_PROCS */
 	double discover_ms, dump_ms, procs_ms; /**< where the time went */
+	/** With NSN_SCOPE_ONE and NSN_GATHER_LINKS: the host's other namespaces, whose
+	 * interfaces were dumped only to name the veth peers of the one asked for. Owned
+	 * by this scan; NULL otherwise. */
+	struct nsn_scan *context;
 };
 
 /** ss's spelling of a state for a given protocol ("ESTAB", "UNCONN", "TIME-WAIT", ...). */
