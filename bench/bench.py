@@ -9,6 +9,9 @@ sockets), then times, as medians of repeated runs:
   B  nsnetstat --all-namespaces -tuanxp       vs  nsenter --net=NS ss -tuanp, looped over
      the fixture's namespaces (at >= 500 namespaces every 10th is run and scaled x10)
   C  peak RSS of nsnetstat --all-namespaces -tuanxp (target < 32 MB at 1000 x 100)
+  D  nsnetstat --all-namespaces -r       vs  ip -all netns exec ip route show table all (+ -6)
+  E  nsnetstat --all-namespaces -i       vs  ip -all netns exec ip -s link
+  F  nsnetstat --all-namespaces -s       vs  ip -all netns exec nstat -asz
 Targets from the issue: A >= 5x, B >= 20x. The fixture is torn down at the end
 (NSN_BENCH_KEEP=1 keeps it).
 """
@@ -71,12 +74,28 @@ def main():
             b_ss = median_time(loop, 1 if big else runs_slow, shell=True) * step
 
             rss = max(run([nsnetstat, "--all-namespaces", "-tuanxp"])[1] for _ in range(3))
+
+            # the other netstat views: cheap per namespace, so the ratio is about
+            # one process and no fork/exec per namespace
+            d_ours = median_time([nsnetstat, "--all-namespaces", "-r"], runs_fast)
+            d_ip = median_time("ip -all netns exec sh -c 'ip route show table all; ip -6 route show table all'",
+                               runs_slow, shell=True)
+            e_ours = median_time([nsnetstat, "--all-namespaces", "-i"], runs_fast)
+            e_ip = median_time("ip -all netns exec ip -s link", runs_slow, shell=True)
+            f_ours = median_time([nsnetstat, "--all-namespaces", "-s"], runs_fast)
+            f_ip = median_time("NSTAT_HISTORY=/dev/null ip -all netns exec nstat -asz", runs_slow, shell=True)
             lines = [
                 f"A  -tuanx   nsnetstat {a_ours*1e3:8.1f} ms | ip -all netns exec ss {a_ss*1e3:9.1f} ms"
                 f" ({total_ns} named netns) | ratio {a_ss/a_ours:6.1f}x (target >= 5x)",
                 f"B  -tuanxp  nsnetstat {b_ours*1e3:8.1f} ms | nsenter+ss -p loop {b_ss*1e3:12.1f} ms"
                 f"{' (every 10th, x10)' if big else ''} | ratio {b_ss/b_ours:6.1f}x (target >= 20x)",
                 f"C  peak RSS nsnetstat --all-namespaces -tuanxp: {rss/1024:.1f} MB (target < 32 MB at 1000x100)",
+                f"D  -r       nsnetstat {d_ours*1e3:8.1f} ms | ip route (v4+v6) per ns {d_ip*1e3:8.1f} ms"
+                f" | ratio {d_ip/d_ours:6.1f}x ({d_ours*1e6/total_ns:.0f} us per namespace)",
+                f"E  -i       nsnetstat {e_ours*1e3:8.1f} ms | ip -s link per ns    {e_ip*1e3:8.1f} ms"
+                f" | ratio {e_ip/e_ours:6.1f}x ({e_ours*1e6/total_ns:.0f} us per namespace)",
+                f"F  -s       nsnetstat {f_ours*1e3:8.1f} ms | nstat -asz per ns    {f_ip*1e3:8.1f} ms"
+                f" | ratio {f_ip/f_ours:6.1f}x ({f_ours*1e6/total_ns:.0f} us per namespace)",
             ]
             for line in lines:
                 print(line, flush=True)
