@@ -57,15 +57,17 @@ static const char *family_word(unsigned family)
  */
 static const char *dsfield_name(unsigned tos, char *buf, size_t len)
 {
+	/* clang-format off */
 	static const struct {
 		unsigned v;
 		const char *name;
 	} names[] = {
 		{0x28, "AF11"}, {0x30, "AF12"}, {0x38, "AF13"}, {0x48, "AF21"}, {0x50, "AF22"},
 		{0x58, "AF23"}, {0x68, "AF31"}, {0x70, "AF32"}, {0x78, "AF33"}, {0x88, "AF41"},
-		{0x90, "AF42"}, {0x98, "AF43"}, {0x20, "CS1"},	{0x40, "CS2"},	{0x60, "CS3"},
-		{0x80, "CS4"},	{0xa0, "CS5"},	{0xc0, "CS6"},	{0xe0, "CS7"},	{0xb8, "EF"},
+		{0x90, "AF42"}, {0x98, "AF43"}, {0x20, "CS1"}, {0x40, "CS2"}, {0x60, "CS3"},
+		{0x80, "CS4"}, {0xa0, "CS5"}, {0xc0, "CS6"}, {0xe0, "CS7"}, {0xb8, "EF"},
 	};
+	/* clang-format on */
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].v == tos)
@@ -243,18 +245,13 @@ void out_rule_line(FILE *f, const struct nsn_rule *r)
 	if (r->table)
 		fprintf(f, " lookup %s", nsn_rt_table_name(r->table, b, sizeof(b)));
 	switch (r->action) {
-	case FR_ACT_TO_TBL:
-		break;
-	case FR_ACT_GOTO:
-		fprintf(f, " goto %u", r->goto_target);
-		break;
+	case FR_ACT_TO_TBL: break;
+	case FR_ACT_GOTO: fprintf(f, " goto %u", r->goto_target); break;
 	case RTN_NAT:
 		/* A NAT rule without its gateway (the model has none) reads like this. */
 		fputs(" masquerade", f);
 		break;
-	default:
-		fprintf(f, " %s", nsn_rule_action_name(r->action, b, sizeof(b)));
-		break;
+	default: fprintf(f, " %s", nsn_rule_action_name(r->action, b, sizeof(b))); break;
 	}
 	if (r->protocol && r->protocol != RTPROT_KERNEL)
 		fprintf(f, " proto %s", nsn_rt_proto_name(r->protocol, b, sizeof(b)));

@@ -68,6 +68,7 @@ const char *nsn_rt_table_name(uint32_t table, char *buf, size_t len)
 }
 
 /* rtnl_rtprot_tab[] plus Debian's /etc/iproute2/rt_protos, which adds "openr". */
+/* clang-format off */
 static const char *const rtprot_names[256] = {
 	[RTPROT_UNSPEC] = "unspec",
 	[RTPROT_REDIRECT] = "redirect",
@@ -92,6 +93,7 @@ static const char *const rtprot_names[256] = {
 	[RTPROT_RIP] = "rip",
 	[RTPROT_EIGRP] = "eigrp",
 };
+/* clang-format on */
 
 const char *nsn_rt_proto_name(unsigned proto, char *buf, size_t len)
 {
@@ -162,9 +164,11 @@ const char *nsn_rule_action_name(unsigned action, char *buf, size_t len)
 }
 
 /* oper_states[] in ip/ipaddress.c. */
+/* clang-format off */
 static const char *const oper_states[] = {
 	"UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP",
 };
+/* clang-format on */
 
 const char *nsn_link_operstate_name(unsigned operstate, char *buf, size_t len)
 {
@@ -174,6 +178,7 @@ const char *nsn_link_operstate_name(unsigned operstate, char *buf, size_t len)
 }
 
 /* arphrd_names[] of ll_type_n2a() in lib/ll_types.c (6.1: 0 is "netrom"). */
+/* clang-format off */
 static const struct {
 	unsigned type;
 	const char *name;
@@ -254,6 +259,7 @@ static const struct {
 	{ARPHRD_NONE, "none"},
 	{ARPHRD_VOID, "void"},
 };
+/* clang-format on */
 
 /* Unknown types read "[N]", as ll_type_n2a() writes them. */
 const char *nsn_link_type_name(unsigned arptype, char *buf, size_t len)
@@ -266,6 +272,7 @@ const char *nsn_link_type_name(unsigned arptype, char *buf, size_t len)
 }
 
 /* print_link_flags() in ip/ipaddress.c, _PF() by _PF(). */
+/* clang-format off */
 static const struct {
 	uint32_t mask;
 	const char *name;
@@ -289,6 +296,7 @@ static const struct {
 	{IFF_DORMANT, "DORMANT"},
 	{IFF_ECHO, "ECHO"},
 };
+/* clang-format on */
 
 static void put(const char **ret, size_t max, size_t *n, const char *word)
 {
@@ -318,6 +326,7 @@ size_t nsn_link_flag_names(uint32_t flags, const char **ret, size_t max, char *h
 }
 
 /* print_rt_flags() in ip/iproute.c. */
+/* clang-format off */
 static const struct {
 	uint32_t mask;
 	const char *name;
@@ -334,6 +343,7 @@ static const struct {
 	{RTM_F_TRAP, "rt_trap"},
 	{RTM_F_OFFLOAD_FAILED, "rt_offload_failed"},
 };
+/* clang-format on */
 
 size_t nsn_route_flag_names(uint32_t flags, const char **ret, size_t max)
 {
@@ -351,6 +361,7 @@ size_t nsn_route_flag_names(uint32_t flags, const char **ret, size_t max)
  * mask after its entry, so only the first can match, and it spells IPv6's
  * "temporary". IFA_F_PERMANENT is inverted: its absence prints "dynamic".
  */
+/* clang-format off */
 static const struct {
 	uint32_t mask;
 	const char *name;
@@ -368,6 +379,7 @@ static const struct {
 	{IFA_F_MCAUTOJOIN, "autojoin"},
 	{IFA_F_STABLE_PRIVACY, "stable-privacy"},
 };
+/* clang-format on */
 
 size_t nsn_addr_flag_names(uint32_t flags, unsigned family, const char **ret, size_t max)
 {
@@ -407,8 +419,8 @@ char *nsn_fmt_lladdr(const uint8_t *addr, size_t n, char *buf, size_t len)
 	return buf;
 }
 
-char *nsn_fmt_prefix(unsigned family, const uint8_t *addr, unsigned plen, bool present,
-		     char *buf, size_t len)
+char *nsn_fmt_prefix(unsigned family, const uint8_t *addr, unsigned plen, bool present, char *buf,
+		     size_t len)
 {
 	char a[INET6_ADDRSTRLEN];
 	unsigned host_len = family == AF_INET6 ? 128 : 32;
