@@ -104,6 +104,11 @@ static void route(struct json *j, const struct nsn_route *r)
 	if (r->hoplimit)
 		key_u64(j, "hoplimit", r->hoplimit);
 	json_end_obj(j);
+	json_key(j, "expires");
+	if (r->expires)
+		json_i64(j, r->expires);
+	else
+		json_null(j);
 	json_end_obj(j);
 }
 
@@ -143,6 +148,10 @@ static void rule(struct json *j, const struct nsn_rule *r)
 	key_u64(j, "tos", r->tos);
 	json_key(j, "not");
 	json_bool(j, r->invert);
+	json_key(j, "detached");
+	json_bool(j, r->flags & (FIB_RULE_IIF_DETACHED | FIB_RULE_OIF_DETACHED));
+	json_key(j, "unresolved");
+	json_bool(j, r->flags & FIB_RULE_UNRESOLVED);
 	json_key(j, "goto");
 	if (r->action == FR_ACT_GOTO)
 		json_u64(j, r->goto_target);

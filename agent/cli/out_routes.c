@@ -9,10 +9,9 @@
  * plain string equality.
  *
  * What the record model does not carry is not printed: RTA_MARK, RTA_FLOW (realms),
- * RTA_UID, RTA_NH_ID, encapsulations, RTA_CACHEINFO (IPv6 "expires"), locked metrics
- * ("mtu lock"), metrics other than mtu/advmss/hoplimit; and on rules the detached
- * and unresolved markers, l3mdev, uidrange, ipproto, sport/dport, tun_id,
- * suppress_prefixlength/ifgroup and realms.
+ * RTA_UID, RTA_NH_ID, encapsulations, RTA_CACHEINFO's error count, metrics other
+ * than mtu/advmss/hoplimit; and on rules l3mdev, uidrange, ipproto, sport/dport,
+ * tun_id, suppress_prefixlength/ifgroup and realms.
  */
 #include <stdio.h>
 #include <string.h>
@@ -170,13 +169,17 @@ void out_route_line(FILE *f, const struct nsn_netns *ns, const struct nsn_route 
 	if (r->has_metric)
 		fprintf(f, "metric %u ", r->metric);
 	put_rt_flags(f, flags);
-	/* print_rta_metrics(): RTAX_* in index order, of which the model keeps three. */
+	if (r->expires)
+		fprintf(f, "expires %dsec ", r->expires);
+	/* print_rta_metrics(): RTAX_* in index order, of which the model keeps three,
+	 * "lock" after the name of a locked one. */
 	if (r->mtu)
-		fprintf(f, "mtu %u ", r->mtu);
+		fprintf(f, "mtu %s%u ", r->metrics_locked & (1u << RTAX_MTU) ? "lock " : "", r->mtu);
 	if (r->advmss)
-		fprintf(f, "advmss %u ", r->advmss);
+		fprintf(f, "advmss %s%u ", r->metrics_locked & (1u << RTAX_ADVMSS) ? "lock " : "", r->advmss);
 	if (r->hoplimit)
-		fprintf(f, "hoplimit %u ", r->hoplimit);
+		fprintf(f, "hoplimit %s%u ", r->metrics_locked & (1u << RTAX_HOPLIMIT) ? "lock " : "",
+			r->hoplimit);
 	if (r->pref != 0xff) {
 		const char *p = nsn_rt_pref_name(r->pref);
 
@@ -239,14 +242,16 @@ void out_rule_line(FILE *f, const struct nsn_rule *r)
 			fprintf(f, " fwmark %#x", mark);
 	}
 	if (r->iif)
-		fprintf(f, " iif %s", r->iif);
+		fprintf(f, " iif %s%s", r->iif, r->flags & FIB_RULE_IIF_DETACHED ? " [detached]" : "");
 	if (r->oif)
-		fprintf(f, " oif %s", r->oif);
+		fprintf(f, " oif %s%s", r->oif, r->flags & FIB_RULE_OIF_DETACHED ? " [detached]" : "");
 	if (r->table)
 		fprintf(f, " lookup %s", nsn_rt_table_name(r->table, b, sizeof(b)));
 	switch (r->action) {
 	case FR_ACT_TO_TBL: break;
-	case FR_ACT_GOTO: fprintf(f, " goto %u", r->goto_target); break;
+	case FR_ACT_GOTO:
+		fprintf(f, " goto %u%s", r->goto_target, r->flags & FIB_RULE_UNRESOLVED ? " [unresolved]" : "");
+		break;
 	case RTN_NAT:
 		/* A NAT rule without its gateway (the model has none) reads like this. */
 		fputs(" masquerade", f);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <linux/fib_rules.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -161,6 +162,17 @@ static const char *arena_str(struct dump *d, const char *s)
 	return s ? nsn__arena_strndup(d->arena, s, strlen(s)) : NULL;
 }
 
+static int32_t user_hz(void)
+{
+	static int32_t hz;
+
+	if (!hz) {
+		long v = sysconf(_SC_CLK_TCK);
+		hz = v > 0 ? (int32_t)v : 100;
+	}
+	return hz;
+}
+
 static int on_route(struct dump *d, struct nl_object *obj, struct nlmsghdr *nlh)
 {
 	struct rtnl_route *rt = (struct rtnl_route *)obj;
@@ -196,7 +208,15 @@ static int on_route(struct dump *d, struct nl_object *obj, struct nlmsghdr *nlh)
 	a = nlmsg_find_attr(nlh, sizeof(*rtm), RTA_PREF);
 	r->pref = a ? nla_get_u8(a) : 0xff;
 	r->multipath = nlmsg_find_attr(nlh, sizeof(*rtm), RTA_MULTIPATH) != NULL;
+	/* rta_expires is in USER_HZ clock ticks (ip divides by sysconf(_SC_CLK_TCK)). */
+	a = nlmsg_find_attr(nlh, sizeof(*rtm), RTA_CACHEINFO);
+	if (a && nla_len(a) >= (int)sizeof(struct rta_cacheinfo)) {
+		const struct rta_cacheinfo *ci = nla_data(a);
+		r->expires = ci->rta_expires / user_hz();
+	}
 	uint32_t v;
+	if (rtnl_route_get_metric(rt, RTAX_LOCK, &v) == 0)
+		r->metrics_locked = v;
 	if (rtnl_route_get_metric(rt, RTAX_MTU, &v) == 0)
 		r->mtu = v;
 	if (rtnl_route_get_metric(rt, RTAX_ADVMSS, &v) == 0)
@@ -249,6 +269,7 @@ static int on_rule(struct dump *d, struct nl_object *obj, struct nlmsghdr *nlh)
 	r->src_len = frh->src_len;
 	r->dst_len = frh->dst_len;
 	r->invert = frh->flags & FIB_RULE_INVERT;
+	r->flags = frh->flags;
 	r->has_priority = nlmsg_find_attr(nlh, sizeof(*frh), FRA_PRIORITY) != NULL;
 	r->priority = rtnl_rule_get_prio(ru);
 	/* FRA_TABLE holds ids above 255; frh->table is the 8-bit legacy field. */

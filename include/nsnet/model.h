@@ -134,6 +134,8 @@ struct nsn_route {
 	uint32_t metric;    /**< RTA_PRIORITY */
 	uint32_t flags;     /**< RTM_F_* of the message */
 	uint32_t mtu, advmss, hoplimit; /**< RTAX metrics, 0 if unset */
+	uint32_t metrics_locked; /**< RTAX_LOCK: bit (1 << RTAX_MTU) etc. for a locked metric */
+	int32_t expires;    /**< seconds until the route expires (RTA_CACHEINFO), 0 if it does not */
 	uint8_t dst[16], src[16], prefsrc[16];
 	bool multipath;     /**< came with RTA_MULTIPATH */
 	struct nsn_nexthop *nh;
@@ -147,6 +149,7 @@ struct nsn_rule {
 	uint8_t src_len, dst_len, tos, protocol;
 	bool has_src, has_dst, has_priority, has_fwmark, has_fwmask, invert;
 	uint32_t priority, table, fwmark, fwmask, goto_target;
+	uint32_t flags;     /**< FIB_RULE_* of the header: IIF/OIF_DETACHED, UNRESOLVED, ... */
 	uint8_t src[16], dst[16];
 	const char *iif, *oif; /**< NULL if not matched on */
 };

@@ -132,6 +132,9 @@ def build(world):
     U6("from", "fd77::/64", "lookup", "100", "pref", "100")
     U6("not", "to", "2001:db8::/32", "iif", "va", "lookup", "200", "pref", "110")
     U6("fwmark", "0x2", "goto", "32766", "pref", "120")
+    U("iif", "nsnt-nonexist", "lookup", "100", "pref", "180")  # [detached]
+    U("goto", "40000", "pref", "190")  # [unresolved]: no rule 40000
+    R("198.51.100.0/24", "dev", "va", "mtu", "lock", "1300")
 
     # r2: the way back, and one rule.
     ipn(r2, "route", "add", "default", "via", "10.77.0.1", "dev", "vb")
@@ -207,7 +210,8 @@ def main():
                    "pref high", "mtu 1300 hoplimit 10", "mtu 1400 advmss 1360", "tos 0x10",
                    "table 200", "fwmark 0x1/0xff", "fwmark 0x10 ", "iif va", "oif va",
                    "not from 10.6.0.0/16", "not from all to 2001:db8::/32", "goto 32766", " nop",
-                   " prohibit\n", "metric 50", "scope link src"):
+                   " prohibit\n", "metric 50", "scope link src", "iif nsnt-nonexist [detached]",
+                   "goto 40000 [unresolved]", "mtu lock 1300"):
         rep.check(needle in zoo + "\n", "zoo: ip shows no %r in %s" % (needle, r1))
 
     def compare(label, args, rules):
