@@ -260,6 +260,75 @@ static void describe_failures(struct nsn_scan *scan)
 	}
 }
 
+struct nsid_job {
+	const struct nsn_netns *from;
+	struct nsn_netns *const *targets;
+	size_t n;
+	int32_t *nsids;
+	int err;
+};
+
+static void *nsid_thread(void *arg)
+{
+	struct nsid_job *job = arg;
+	struct nl_sock *sk = NULL;
+	int self_fd, nsfd, r;
+
+	for (size_t i = 0; i < job->n; i++)
+		job->nsids[i] = -1;
+	self_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self_fd < 0) {
+		job->err = -errno;
+		return NULL;
+	}
+	if (job->from->current) {
+		sk = nsn__rtnl_open(&r);
+	} else {
+		nsfd = open_netns(job->from);
+		if (nsfd < 0) {
+			r = nsfd;
+		} else if (setns(nsfd, CLONE_NEWNET) < 0) {
+			r = -errno;
+			close(nsfd);
+		} else {
+			close(nsfd);
+			sk = nsn__rtnl_open(&r);
+			if (setns(self_fd, CLONE_NEWNET) < 0)
+				abort();
+		}
+	}
+	close(self_fd);
+	if (!sk) {
+		job->err = r;
+		return NULL;
+	}
+	for (size_t i = 0; i < job->n; i++) {
+		const struct nsn_netns *t = job->targets[i];
+		int fd = t->current && nsn__priv(t)->n_paths == 0
+				 ? open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)
+				 : open_netns(t);
+		if (fd < 0)
+			continue;
+		if (nsn__rtnl_nsid(sk, fd, &job->nsids[i]) < 0)
+			job->nsids[i] = -1;
+		close(fd);
+	}
+	nsn__rtnl_close(sk);
+	return NULL;
+}
+
+int nsn__netns_nsids(const struct nsn_netns *from, struct nsn_netns *const *targets, size_t n,
+		     int32_t *ret_nsids)
+{
+	struct nsid_job job = {from, targets, n, ret_nsids, 0};
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, nsid_thread, &job) != 0)
+		return -EAGAIN;
+	pthread_join(t, NULL);
+	return job.err;
+}
+
 /* Name the veth peers. With one namespace in scope its peers live elsewhere (a pod's
  * eth0 pairs with a host veth): dump the interfaces of every other namespace too --
  * a few tens of microseconds each -- and resolve against all of them. */
@@ -288,9 +357,14 @@ static void resolve_peers(const struct nsn_gather_opts *opts, struct nsn_scan *s
 		nsn__peers_resolve(scan);
 		return;
 	}
-	/* The context's copy of our namespace is replaced by the one reported. */
+	/* The context's copy of our namespace is replaced by the one reported, and the
+	 * context's own pairing (made against that copy) is started over. */
 	for (size_t i = 0; i < ctx->n_netns; i++) {
 		struct nsn_netns *ns = ctx->netns[i];
+		for (size_t k = 0; k < ns->n_links; k++) {
+			ns->links[k].peer.name = NULL;
+			ns->links[k].peer.netns = NULL;
+		}
 		bool same = ns->dev == scan->netns[0]->dev && ns->inode == scan->netns[0]->inode;
 		view.netns[view.n_netns++] = same ? scan->netns[0] : ns;
 	}

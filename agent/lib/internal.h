@@ -89,6 +89,13 @@ int nsn__sockdiag_has_raw(void);
 struct nl_sock *nsn__rtnl_open(int *ret_err);
 void nsn__rtnl_close(struct nl_sock *sk);
 int nsn__rtnl_dump(struct nl_sock *sk, struct nsn_netns *ns, const struct nsn_gather_opts *opts);
+/* The netnsid the socket's namespace uses for the namespace of @p netns_fd
+ * (RTM_GETNSID), -1 (NETNSA_NSID_NOT_ASSIGNED) if it has none. 0 or -errno. */
+int nsn__rtnl_nsid(struct nl_sock *sk, int netns_fd, int32_t *ret_nsid);
+/* The same, asked of namespace @p from for each of @p targets, on a thread of its own
+ * (only such threads ever setns). ret_nsids[i] is -1 where none or on failure. */
+int nsn__netns_nsids(const struct nsn_netns *from, struct nsn_netns *const *targets, size_t n,
+		     int32_t *ret_nsids);
 /* libnl's -NLE_* code as -errno: the one place they are translated. */
 int nsn__nl_errno(int nle);
 

@@ -2,13 +2,15 @@
 /* veth peers across namespaces.
  *
  * A veth reports its peer as an ifindex (IFLA_LINK) in the namespace that
- * IFLA_LINK_NETNSID designates -- an id private to the reporting namespace, which
- * no other namespace can translate. But the relation is symmetric: A's veth i with
- * peer p has, in some namespace B, a veth p whose peer is i. Matching those pairs
- * over every scanned namespace names almost every peer. Where ifindex pairs repeat
- * (two namespaces both holding a veth p with peer i), the netnsids learned from the
- * unambiguous pairs decide: every link of A with netnsid n points into the same B.
- * What stays ambiguous is left unnamed and reported in the scan's warnings. */
+ * IFLA_LINK_NETNSID designates: an id private to the reporting namespace A. The
+ * relation is symmetric -- A's veth i with peer p has, in some namespace B, a veth p
+ * whose peer is i -- so matching mirrored (ifindex, peer ifindex) pairs over every
+ * scanned namespace names most peers without a system call. Where the pair repeats
+ * (fresh namespaces all number their first veth 2; two nodes of a kind cluster mirror
+ * each other), A itself is asked: RTM_GETNSID with each candidate's namespace fd, on
+ * a socket in A, returns the id A uses for it, and the candidate whose id equals the
+ * veth's IFLA_LINK_NETNSID is the peer. That needs a thread that enters A
+ * (nsn__netns_nsids()), so it is done only for the ambiguous ends. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,32 +32,43 @@ static int cmp_end(const void *a, const void *b)
 	return 0;
 }
 
-/* (namespace, netnsid) -> namespace, learned from resolved pairs. */
-struct nsid_map {
-	const struct nsn_netns *from, *to;
-	int32_t nsid;
-};
-
-static const struct nsn_netns *nsid_lookup(const struct nsid_map *m, size_t n,
-					   const struct nsn_netns *from, int32_t nsid)
-{
-	for (size_t i = 0; i < n; i++)
-		if (m[i].from == from && m[i].nsid == nsid)
-			return m[i].to;
-	return NULL;
-}
-
 static void set_peer(struct nsn_link *l, const struct nsn_netns *ns, const struct nsn_link *peer)
 {
 	l->peer.name = peer->name;
 	l->peer.netns = ns;
 }
 
+/* Among the candidate ends for @p me, the one in the namespace that me's namespace
+ * knows by me's netnsid; NULL if none or the question could not be asked. */
+static struct end *ask_nsid(const struct end *me, struct end *first, size_t n)
+{
+	struct nsn_netns **targets = malloc(n * sizeof(*targets));
+	int32_t *nsids = malloc(n * sizeof(*nsids));
+	struct end *pick = NULL;
+	size_t hits = 0;
+
+	if (targets && nsids) {
+		for (size_t i = 0; i < n; i++)
+			targets[i] = first[i].ns;
+		if (nsn__netns_nsids(me->ns, targets, n, nsids) == 0) {
+			for (size_t i = 0; i < n; i++) {
+				if (first[i].ns != me->ns && !first[i].link->peer.netns &&
+				    nsids[i] == me->link->peer.netnsid) {
+					pick = &first[i];
+					hits++;
+				}
+			}
+		}
+	}
+	free(targets);
+	free(nsids);
+	return hits == 1 ? pick : NULL;
+}
+
 void nsn__peers_resolve(struct nsn_scan *scan)
 {
-	struct end *ends = NULL;
-	struct nsid_map *map = NULL;
-	size_t n = 0, n_map = 0, ambiguous = 0;
+	struct end *ends;
+	size_t n = 0, unnamed = 0;
 
 	for (size_t i = 0; i < scan->n_netns; i++)
 		for (size_t k = 0; k < scan->netns[i]->n_links; k++)
@@ -63,9 +76,10 @@ void nsn__peers_resolve(struct nsn_scan *scan)
 	if (!n)
 		return;
 	ends = malloc(n * sizeof(*ends));
-	map = malloc(n * sizeof(*map));
-	if (!ends || !map)
-		goto out;
+	if (!ends) {
+		nsn__scan_warn(scan, "veth peers left unnamed: out of memory");
+		return;
+	}
 	n = 0;
 	for (size_t i = 0; i < scan->n_netns; i++) {
 		struct nsn_netns *ns = scan->netns[i];
@@ -85,54 +99,40 @@ void nsn__peers_resolve(struct nsn_scan *scan)
 	}
 	qsort(ends, n, sizeof(*ends), cmp_end);
 
-	/* Two passes: unique pairs first (they teach the netnsids), then the rest. */
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < n; i++) {
-			struct nsn_link *l = ends[i].link;
-			struct nsn_link key_link = {.ifindex = l->peer.ifindex, .link = l->ifindex};
-			struct end key = {NULL, &key_link};
-			const struct nsn_netns *want;
-			struct end *hit, *first, *last, *pick = NULL;
-			size_t count = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct nsn_link *l = ends[i].link;
+		struct nsn_link key_link = {.ifindex = l->peer.ifindex, .link = l->ifindex};
+		struct end key = {NULL, &key_link};
+		struct end *hit, *first, *last, *pick = NULL;
+		size_t count = 0;
 
-			if (l->peer.netns)
-				continue;
-			hit = bsearch(&key, ends, n, sizeof(*ends), cmp_end);
-			if (!hit)
-				continue;
+		if (l->peer.netns)
+			continue;
+		hit = bsearch(&key, ends, n, sizeof(*ends), cmp_end);
+		if (hit) {
 			first = last = hit;
 			while (first > ends && cmp_end(first - 1, &key) == 0)
 				first--;
 			while (last + 1 < ends + n && cmp_end(last + 1, &key) == 0)
 				last++;
-			want = nsid_lookup(map, n_map, ends[i].ns, l->peer.netnsid);
 			for (struct end *e = first; e <= last; e++) {
-				const struct nsn_netns *back;
-				if (e->ns == ends[i].ns)
-					continue;
-				if (want && e->ns != want)
-					continue;
-				back = nsid_lookup(map, n_map, e->ns, e->link->peer.netnsid);
-				if (back && back != ends[i].ns)
-					continue;
-				count++;
-				pick = e;
+				if (e->ns != ends[i].ns && !e->link->peer.netns) {
+					count++;
+					pick = e;
+				}
 			}
-			if (count != 1) {
-				if (pass == 1 && count > 1)
-					ambiguous++;
-				continue;
-			}
-			set_peer(l, pick->ns, pick->link);
-			set_peer(pick->link, ends[i].ns, l);
-			if (!nsid_lookup(map, n_map, ends[i].ns, l->peer.netnsid))
-				map[n_map++] = (struct nsid_map){ends[i].ns, pick->ns, l->peer.netnsid};
+			if (count > 1)
+				pick = ask_nsid(&ends[i], first, (size_t)(last - first) + 1);
 		}
+		if (!pick) {
+			unnamed++;
+			continue;
+		}
+		set_peer(l, pick->ns, pick->link);
+		set_peer(pick->link, ends[i].ns, l);
 	}
-	if (ambiguous)
-		nsn__scan_warn(scan, "%zu veth peers could not be told apart by ifindex; left unnamed",
-			       ambiguous);
-out:
+	if (unnamed)
+		nsn__scan_warn(scan, "%zu veth peers left unnamed: the other end is in none of the scanned namespaces",
+			       unnamed);
 	free(ends);
-	free(map);
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <linux/fib_rules.h>
 #include <linux/if_link.h>
+#include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
 #include <netlink/attr.h>
 #include <netlink/msg.h>
@@ -556,5 +557,76 @@ int nsn__rtnl_dump(struct nl_sock *sk, struct nsn_netns *ns, const struct nsn_ga
 	r = 0;
 out:
 	dump_release(&d);
+	return r;
+}
+
+struct nsid_reply {
+	int32_t nsid;
+	bool seen;
+	int kernel_err;
+};
+
+static int on_nsid(struct nl_msg *msg, void *arg)
+{
+	struct nsid_reply *rep = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct nlattr *a;
+
+	if (nlh->nlmsg_type != RTM_NEWNSID)
+		return NL_OK;
+	a = nlmsg_find_attr(nlh, sizeof(struct rtgenmsg), NETNSA_NSID);
+	if (a && nla_len(a) >= 4) {
+		rep->nsid = (int32_t)nla_get_u32(a);
+		rep->seen = true;
+	}
+	return NL_OK;
+}
+
+static int on_nsid_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
+{
+	struct nsid_reply *rep = arg;
+
+	(void)nla;
+	rep->kernel_err = e->error < 0 ? e->error : -EIO;
+	return NL_STOP;
+}
+
+int nsn__rtnl_nsid(struct nl_sock *sk, int netns_fd, int32_t *ret_nsid)
+{
+	struct rtgenmsg g = {.rtgen_family = AF_UNSPEC};
+	struct nsid_reply rep = {.nsid = -1};
+	struct nl_msg *m = nlmsg_alloc_simple(RTM_GETNSID, NLM_F_REQUEST);
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	int r;
+
+	if (!m || !cb) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = nlmsg_append(m, &g, sizeof(g), NLMSG_ALIGNTO);
+	if (r == 0)
+		r = nla_put_u32(m, NETNSA_FD, (uint32_t)netns_fd);
+	if (r < 0) {
+		r = nsn__nl_errno(r);
+		goto out;
+	}
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_nsid, &rep);
+	nl_cb_err(cb, NL_CB_CUSTOM, on_nsid_error, &rep);
+	r = nl_send_auto(sk, m);
+	/* The reply is one RTM_NEWNSID; nl_recvmsgs() returns after it (no ack asked). */
+	if (r >= 0)
+		r = nl_recvmsgs(sk, cb);
+	if (rep.kernel_err)
+		r = rep.kernel_err;
+	else if (r < 0)
+		r = nsn__nl_errno(r);
+	else if (!rep.seen)
+		r = -EPROTO;
+	else
+		r = 0;
+	*ret_nsid = rep.nsid;
+out:
+	nlmsg_free(m);
+	nl_cb_put(cb);
 	return r;
 }

@@ -78,6 +78,12 @@ def hexint(v):
         return v
 
 
+def nexthops(hops):
+    """A multipath route's hops as a sorted tuple of (gateway, dev, weight, flags)."""
+    return tuple(sorted(((h.get("gateway"), h.get("dev"), h.get("weight"),
+                          tuple(sorted(h.get("flags") or []))) for h in hops), key=str))
+
+
 def ip_route(r, family):
     # -d makes ip print table, type, protocol and scope always; the defaults
     # below are what plain `ip -j` leaves out (main, unicast, boot, global).
@@ -86,8 +92,7 @@ def ip_route(r, family):
         metrics.update(m)
     nh = ()
     if "nexthops" in r:
-        nh = tuple(sorted(((h.get("gateway"), h.get("dev"), h.get("weight"), tuple(sorted(h.get("flags") or [])))
-                           for h in r["nexthops"]), key=str))
+        nh = nexthops(r["nexthops"])
     return Route(r.get("table", "main"), family, r.get("type", "unicast"), r["dst"], r.get("from"),
                  hexint(r.get("tos")) or 0, r.get("gateway"), r.get("dev"), r.get("protocol", "boot"),
                  r.get("scope", "global"), r.get("metric", 0), r.get("prefsrc"), r.get("pref"),
@@ -125,11 +130,25 @@ ADDR_KEYS = {"family", "local", "address", "prefixlen", "broadcast", "scope", "l
              "valid_life_time", "preferred_life_time", "anycast"}
 
 
+FOREVER = 0xffffffff
+
+
 def ip_addr(a):
+    """Finite lifetimes count down while we look: they are left out of the
+    tuple (None) and checked as a range (see check_links)."""
     flags = tuple(sorted(k for k, v in a.items() if v is True and k not in ADDR_KEYS))
+    valid, pref = a.get("valid_life_time"), a.get("preferred_life_time")
+    if valid != FOREVER or pref != FOREVER:
+        valid = pref = None
     return Addr(a["family"], a["local"], a["prefixlen"], a.get("address"), a.get("broadcast"),
-                a.get("scope"), a.get("label"), flags, a.get("valid_life_time"),
-                a.get("preferred_life_time"))
+                a.get("scope"), a.get("label"), flags, valid, pref)
+
+
+def ip_lifetimes(j):
+    """{(ifindex, local): (valid, preferred)} of the addresses with finite lifetimes."""
+    return {(l["ifindex"], a["local"]): (a.get("valid_life_time"), a.get("preferred_life_time"))
+            for l in j for a in l.get("addr_info") or []
+            if (a.get("valid_life_time"), a.get("preferred_life_time")) != (FOREVER, FOREVER)}
 
 
 def ip_links(j):
@@ -161,8 +180,15 @@ def static_snapshot(ns):
     rules = collections.Counter()
     for fam, flag in (("inet", "-4"), ("inet6", "-6")):
         rules.update(ip_rule(r, fam) for r in ns.ipj(flag, "rule", "show"))
-    links, addrs, veth = ip_links(ns.ipj("-d", "addr", "show"))
-    return {"routes": routes, "rules": rules, "links": links, "addrs": addrs, "veth": veth}
+    j = ns.ipj("-d", "addr", "show")
+    links, addrs, veth = ip_links(j)
+    return {"routes": routes, "rules": rules, "links": links, "addrs": addrs, "veth": veth,
+            "lft": ip_lifetimes(j)}
+
+
+def same_config(a, b):
+    """Two snapshots show the same configuration (lifetimes aside)."""
+    return all(a[k] == b[k] for k in a if k != "lft")
 
 
 # ip -j -s -s link: stats64.rx/tx.<name>.  ip leaves out compressed and
@@ -211,8 +237,7 @@ def nstat(ns, hist):
 def nsn_route(r):
     nh = ()
     if r.get("multipath"):
-        nh = tuple(sorted(((h.get("gateway"), h.get("dev"), h.get("weight"), tuple(sorted(h.get("flags") or [])))
-                           for h in r.get("nexthops") or []), key=str))
+        nh = nexthops(r.get("nexthops") or [])
     return Route(r.get("table"), r.get("family"), r.get("type"), r.get("dst"), r.get("src"), r.get("tos"),
                  r.get("gateway"), r.get("dev"), r.get("protocol"), r.get("scope"), r.get("metric"),
                  r.get("prefsrc"), r.get("pref"), tuple(sorted(r.get("flags") or [])),
@@ -229,11 +254,11 @@ def nsn_rule(r):
 
 
 def nsn_addr(a):
-    # ip never prints "permanent" (it prints "dynamic" for the others); every
-    # address of this world is permanent, so accept the word or its absence.
-    flags = tuple(sorted(set(a.get("flags") or []) - {"permanent"}))
+    valid, pref = a.get("valid_lft"), a.get("preferred_lft")
+    if valid != FOREVER or pref != FOREVER:
+        valid = pref = None
     return Addr(a.get("family"), a.get("local"), a.get("prefixlen"), a.get("peer"), a.get("broadcast"),
-                a.get("scope"), a.get("label"), flags, a.get("valid_lft"), a.get("preferred_lft"))
+                a.get("scope"), a.get("label"), tuple(sorted(a.get("flags") or [])), valid, pref)
 
 
 def nsn_link_fields(l, byname):
@@ -356,7 +381,7 @@ def check_rules(C, ns, snap, nsd):
          "%s: inconsistent rule fields:\n  %s" % (ns, "\n  ".join(bad)))
 
 
-def check_links(C, ns, snap, nsd):
+def check_links(C, ns, snap, nsd, snap_before):
     links = nsd.get("links")
     if not C.ok(isinstance(links, list), "", "%s: no \"links\" list" % ns):
         return None
@@ -372,13 +397,29 @@ def check_links(C, ns, snap, nsd):
         g = nsn_link_fields(got[idx], byname)
         for k, v in exp[idx].items():
             if g.get(k) != v:
-                diffs.append("%s (ifindex %d) %s: ip %r, nsnetstat %r" % (exp[idx]["name"], idx, k, v, g.get(k)))
+                diffs.append("%s (ifindex %d) %s: ip %r, nsnetstat %r"
+                             % (exp[idx]["name"], idx, k, v, g.get(k)))
     C.ok(not diffs, "%s: link fields (name kind mtu flags operstate link_type mac txqlen qdisc master "
                     "link_ifindex link_netnsid) = ip -d -j addr" % ns,
          "%s: link fields differ from ip -d -j addr:\n  %s" % (ns, "\n  ".join(diffs)))
     for idx in sorted(set(exp) & set(got)):
         C.multiset("%s: addresses of %s = ip -j addr" % (ns, exp[idx]["name"]), snap["addrs"][idx],
                    [nsn_addr(a) for a in got[idx].get("addrs") or []])
+    # Finite lifetimes: between the readings after (smaller) and before.
+    lft = snap["lft"]
+    bad = []
+    for (idx, local), (valid, pref) in sorted(lft.items()):
+        hi = snap_before["lft"].get((idx, local))
+        a = next((a for a in (got.get(idx) or {}).get("addrs") or [] if a.get("local") == local), None)
+        if a is None or hi is None:
+            bad.append("%s: not in nsnetstat or not in the first reading" % local)
+            continue
+        for k, lo_v, hi_v in (("valid_lft", valid, hi[0]), ("preferred_lft", pref, hi[1])):
+            if not (isinstance(a.get(k), int) and lo_v <= a[k] <= hi_v):
+                bad.append("%s %s: want %d <= x <= %d, nsnetstat %r" % (local, k, lo_v, hi_v, a.get(k)))
+    if lft:
+        C.ok(not bad, "%s: %d finite address lifetimes between two ip -j addr readings" % (ns, len(lft)),
+             "%s: address lifetimes:\n  %s" % (ns, "\n  ".join(bad)))
     return got
 
 
@@ -407,7 +448,8 @@ def check_stats(C, ns, before, after, got_links):
                            % (name, k, lo, hi, v))
             elif v:
                 nonzero += 1
-    C.ok(not bad, "%s: %d link counters between ip -s -s link before and after (%d non-zero)" % (ns, n, nonzero),
+    C.ok(not bad, "%s: %d link counters between ip -s -s link before and after (%d non-zero)"
+         % (ns, n, nonzero),
          "%s: link counters:\n  %s" % (ns, "\n  ".join(bad)))
     return nonzero
 
@@ -479,7 +521,7 @@ def check_peers(C, nss, snaps, docs, peers):
             seen += 1
             if have != want:
                 bad.append("%s: peer %r, want %r (%s)" % (name, g.get("peer"), want, pns))
-            if pns.name and peer.get("netns") not in (pns.name,):
+            elif pns.name and peer.get("netns") != pns.name:
                 bad.append("%s: peer netns label %r, want %r" % (name, peer.get("netns"), pns.name))
             elif not pns.name:
                 print("note: %s: %s's peer netns label for process-only %s: %r"
@@ -503,7 +545,8 @@ def main():
     for n in notes:
         print("note: " + n)
     bad = traffic(nss)
-    C.ok(not bad, "traffic: %d ping runs (3 echoes each) and a TCP connection inside the world succeeded" % len(PINGS),
+    C.ok(not bad, "traffic: %d ping runs (3 echoes each) and a TCP connection inside the world "
+         "succeeded" % len(PINGS),
          "traffic failed:\n  " + "\n  ".join(bad))
     hist = os.path.join(world.tmpdir(), "nstat.history")
 
@@ -515,9 +558,9 @@ def main():
         st_after = {ns.label: link_stats(ns) for ns in nss}
         nc_after = {ns.label: nstat(ns, hist) for ns in nss}
         snap2 = {ns.label: static_snapshot(ns) for ns in nss}
-        if snap1 == snap2:
+        if all(same_config(snap1[k], snap2[k]) for k in snap1):
             break
-        changed = [l for l in snap1 if snap1[l] != snap2[l]]
+        changed = [k for k in snap1 if not same_config(snap1[k], snap2[k])]
         print("note: configuration of %s changed while reading it, again" % changed)
         time.sleep(1)
     else:
@@ -526,9 +569,12 @@ def main():
          "nstat wrote %s despite -s" % hist)
 
     if not C.ok(r.returncode == 0 and doc is not None, "`nsnetstat %s` exit 0, JSON" % " ".join(NSN_ARGS),
-                "`nsnetstat %s` exit %d, stderr: %s" % (" ".join(NSN_ARGS), r.returncode, r.stderr.strip()[:2000])):
+                "`nsnetstat %s` exit %d, stderr: %s"
+                % (" ".join(NSN_ARGS), r.returncode, r.stderr.strip()[:2000])):
         C.rep.finish()
 
+    for w in doc.get("warnings") or []:
+        print("note: nsnetstat warning: %s" % (w,))
     docs = {}
     for ns in nss:
         found = L.ns_by_inode(doc, ns.inode)
@@ -549,7 +595,7 @@ def main():
         snap = snap2[ns.label]
         check_routes(C, ns, snap, nsd)
         check_rules(C, ns, snap, nsd)
-        got_links = check_links(C, ns, snap, nsd)
+        got_links = check_links(C, ns, snap, nsd, snap1[ns.label])
         if got_links is not None:
             nonzero_links[ns.label] = check_stats(C, ns, st_before[ns.label], st_after[ns.label], got_links)
         cnt = check_counters(C, ns, nc_before[ns.label], nc_after[ns.label], nsd)
@@ -561,7 +607,8 @@ def main():
     # The comparison must have had something to compare.
     by = {ns.label: ns for ns in nss}
     for lbl, n in nonzero_links.items():
-        C.ok(n > 0, "%s: some link counters non-zero (%d)" % (lbl, n), "%s: every link counter is 0" % by[lbl])
+        C.ok(n > 0, "%s: some link counters non-zero (%d)" % (lbl, n),
+             "%s: every link counter is 0" % by[lbl])
     for lbl, eth, want in (("p1", "eth0", 5), ("p1", "x12", 5), ("p2", "x21", 5), ("p3", "eth0", 5),
                            ("U", "vu0", 5), ("H", "br0", 5), ("q1", "eth0", 3)):
         nsd = docs.get(lbl)
@@ -570,7 +617,8 @@ def main():
         l = next((x for x in nsd.get("links") or [] if x.get("name") == eth), None)
         st = (l or {}).get("stats") or {}
         C.ok(st.get("rx_packets", 0) >= want and st.get("tx_packets", 0) >= want,
-             "%s %s carried traffic (rx %s tx %s packets)" % (lbl, eth, st.get("rx_packets"), st.get("tx_packets")),
+             "%s %s carried traffic (rx %s tx %s packets)"
+             % (lbl, eth, st.get("rx_packets"), st.get("tx_packets")),
              "%s %s: rx_packets %r tx_packets %r, want >= %d each" % (by[lbl], eth, st.get("rx_packets"),
                                                                     st.get("tx_packets"), want))
     for lbl, names in (("p1", ("IcmpInEchoReps", "IcmpOutEchos", "Icmp6InEchoReplies", "TcpActiveOpens",

@@ -166,7 +166,16 @@ def build(world):
             ["route", "add", "10.97.0.0/24", "via", "10.77.0.250", "dev", "br0", "onlink"],
             ["route", "add", "10.98.0.1", "via", "10.77.0.2", "src", "10.77.0.1"],
             ["-6", "route", "add", "fd97::1/128", "via", "fd77::3"],
-            ["-6", "route", "add", "fd95::/64", "via", "fd77::2", "pref", "high", "mtu", "1400"]):
+            ["-6", "route", "add", "fd95::/64", "via", "fd77::2", "pref", "high", "mtu", "1400"],
+            ["-6", "route", "add", "throw", "fd9b::/64", "table", "200"],
+            ["route", "add", "multicast", "239.0.0.0/8", "dev", "br0"],
+            # Nexthop objects (as FRR installs them): a route shows the expanded
+            # gateway/dev, a group route the expanded nexthops.
+            ["nexthop", "add", "id", "10", "via", "10.77.0.3", "dev", "br0"],
+            ["nexthop", "add", "id", "11", "via", "10.77.0.4", "dev", "br0"],
+            ["nexthop", "add", "id", "12", "group", "10/11,3"],
+            ["route", "add", "10.99.1.0/24", "nhid", "10"],
+            ["route", "add", "10.99.2.0/24", "nhid", "12"]):
         H.ip(*cmd)
     # Source-specific IPv6 routes need CONFIG_IPV6_SUBTREES.
     r = H.ip("-6", "route", "add", "fd96::/64", "from", "fd77::/64", "via", "fd77::3", check=False)
@@ -179,6 +188,10 @@ def build(world):
             ["addr", "add", "10.81.0.1/24", "brd", "+", "dev", "eth0", "label", "eth0:a"],
             ["addr", "add", "10.81.0.2/24", "dev", "eth0"],
             ["-6", "addr", "add", "fd81::1/64", "dev", "eth0", "nodad", "noprefixroute"],
+            ["-6", "addr", "add", "fd81::2/64", "dev", "eth0", "valid_lft", "3600",
+             "preferred_lft", "1800"],
+            ["-6", "addr", "add", "fd81::3/64", "dev", "eth0", "valid_lft", "3600",
+             "preferred_lft", "0"],
             ["rule", "add", "pref", "1400", "nop"],
             ["rule", "add", "not", "to", "10.0.0.0/8", "iif", "x12", "fwmark", "0x4/0xc",
              "lookup", "main", "pref", "1100"],
@@ -192,6 +205,13 @@ def build(world):
              "nexthop", "via", "10.78.0.2", "dev", "x12"]):
         p1.ip(*cmd)
     p2.ip("-6", "route", "add", "fd99::/64", "via", "fd78::1", "dev", "x21")
+    p2.ip("link", "set", "x21", "promisc", "on")
+    p3.ip("link", "set", "sb", "arp", "off")
+    # A stacked device: IFLA_LINK names its lower device, but it has no peer.
+    r = p2.ip("link", "add", "link", "eth0", "name", "mv0", "type", "macvlan", "mode", "bridge",
+              check=False)
+    if r.returncode != 0:
+        notes.append("no macvlan here (%s)" % r.stderr.strip())
 
     # A second node, H2 with one pod q1, made exactly like H and p1 (kind or k3d
     # run one such pair per node): the same ifindexes on both ends (H2's vp1 is
