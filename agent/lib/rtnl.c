@@ -123,7 +123,6 @@ static void *grow(void *arr, size_t *cap, size_t n, size_t size)
 }
 
 struct dump {
-	struct nsn_netns *ns;
 	struct nsn__arena *arena;
 	unsigned families; /* NSN_FAMILY_* */
 	int err;           /* first error of a callback, -errno */
@@ -509,7 +508,7 @@ static void dump_release(struct dump *d)
 
 int nsn__rtnl_dump(struct nl_sock *sk, struct nsn_netns *ns, const struct nsn_gather_opts *opts)
 {
-	struct dump d = {.ns = ns, .arena = &nsn__priv(ns)->arena};
+	struct dump d = {.arena = &nsn__priv(ns)->arena};
 	bool routes = opts->flags & NSN_GATHER_ROUTES, links = opts->flags & NSN_GATHER_LINKS;
 	int r;
 
