@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <nsnet/containers.h>
 #include <nsnet/filter.h>
 #include <nsnet/gather.h>
 
@@ -21,6 +22,10 @@ struct cli_opts {
 	double interval_s;
 	bool progress; /* stderr is a terminal */
 	const char *node; /* this host's name, for "nodes" */
+	/* Attribution: on by default beyond the current namespace (--no-containers: off);
+	 * the CONTAINER and POD columns, "containers" and "container_id" in JSON. */
+	bool containers;
+	struct nsn_container_filter cfilter;
 };
 
 /* Parse argv. Returns 0 to run, 1 when --help/--version was printed (exit 0), or 2
@@ -73,6 +78,13 @@ void json_netcfg(struct json *j, const struct cli_opts *o, const struct nsn_netn
 bool counter_is_gauge(const char *name);
 /* The namespace of @p prev with the same identity as @p ns (dev, inode), or NULL. */
 const struct nsn_netns *scan_find_netns(const struct nsn_scan *prev, const struct nsn_netns *ns);
+
+/* The CONTAINER and POD cells of a socket: the (first non-sandbox) container it is
+ * attributed to, by name or short id with "+N" for N more, and its pod as
+ * "namespace/name"; "-" where none. */
+void cli_sock_container_cells(const struct nsn_scan *scan, const struct nsn_netns *ns,
+			      const struct nsn_sock *s, char *ctr, size_t ctr_len, char *pod,
+			      size_t pod_len);
 
 /* Per namespace counts by (proto, state), for --summary. */
 struct summary_row {

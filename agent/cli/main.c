@@ -83,6 +83,7 @@ static int run_once(struct cli_opts *o, struct nsn_scan **prev)
 		fprintf(stderr, "nsnetstat: scan failed: %s\n", strerror(-r));
 		return 1;
 	}
+	nsn_scan_filter_containers(scan, &o->cfilter);
 	print_views(o, scan, *prev);
 	/* The table first, then what went wrong with it, in that order on a terminal. */
 	fflush(stdout);
@@ -136,6 +137,9 @@ int main(int argc, char **argv)
 		cli_opts_release(&o);
 		return 2;
 	}
+	/* A -c loop learns each container once (its processes by pid and start time). */
+	struct nsn_cache *cache = o.containers ? nsn_cache_new() : NULL;
+	o.gather.cache = cache;
 	for (;;) {
 		if (o.continuous && !o.json)
 			printf("# %ld\n", (long)time(NULL));
@@ -149,6 +153,7 @@ int main(int argc, char **argv)
 		nanosleep(&ts, NULL);
 	}
 	nsn_scan_free(prev);
+	nsn_cache_free(cache);
 	cli_opts_release(&o);
 	return r;
 }

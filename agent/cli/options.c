@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -18,6 +19,13 @@ enum {
 	OPT_THREADS,
 	OPT_RULES,
 	OPT_ZEROS,
+	OPT_HOST_ROOT,
+	OPT_POD,
+	OPT_K8S_NS,
+	OPT_CONTAINER,
+	OPT_RUNTIME,
+	OPT_CONTAINERS,
+	OPT_NO_CONTAINERS,
 };
 
 static const struct option longopts[] = {
@@ -47,6 +55,13 @@ static const struct option longopts[] = {
 	{"interfaces", no_argument, NULL, 'i'},
 	{"statistics", no_argument, NULL, 's'},
 	{"zeros", no_argument, NULL, OPT_ZEROS},
+	{"host-root", required_argument, NULL, OPT_HOST_ROOT},
+	{"pod", required_argument, NULL, OPT_POD},
+	{"k8s-namespace", required_argument, NULL, OPT_K8S_NS},
+	{"container", required_argument, NULL, OPT_CONTAINER},
+	{"runtime", required_argument, NULL, OPT_RUNTIME},
+	{"containers", no_argument, NULL, OPT_CONTAINERS},
+	{"no-containers", no_argument, NULL, OPT_NO_CONTAINERS},
 	{0},
 };
 
@@ -71,6 +86,16 @@ static void usage(FILE *f)
 	      "                         (-e adds kind, bytes and addresses)\n"
 	      "  -s, --statistics       protocol counters as nstat names them (non-zero ones;\n"
 	      "                         --zeros for all); with -c the increments per interval\n"
+	      "Containers and pods (from cgroups, runtime state and kubelet logs; no API server):\n"
+	      "      --pod NAME|NS/NAME     sockets of that Kubernetes pod (hostNetwork pods: its\n"
+	      "                             processes' sockets in the host namespace)\n"
+	      "      --k8s-namespace NS     sockets of pods in that Kubernetes namespace\n"
+	      "      --container ID|NAME    sockets of the container with that id prefix or name\n"
+	      "      --runtime NAME         containerd, cri-o, docker, podman, runc or crun\n"
+	      "      --no-containers        no CONTAINER/POD attribution (on with --all-namespaces\n"
+	      "                             and -N; --containers turns it on for the current one)\n"
+	      "      --host-root DIR        the host's / is mounted at DIR (a DaemonSet's /host):\n"
+	      "                             /proc, /run, /var/log/pods, ... are read below it\n"
 	      "Output:\n"
 	      "  -n, --numeric          do not resolve service names\n"
 	      "  -p, --processes        processes using each socket (pid, name, fd)\n"
@@ -126,11 +151,51 @@ static bool is_number(const char *s)
 	return true;
 }
 
+/* Validate the container options and decide whether attribution runs. */
+static int containers_opts(struct cli_opts *o, int want)
+{
+	const struct nsn_container_filter *f = &o->cfilter;
+	struct stat st;
+
+	if (f->runtime) {
+		bool known = false;
+		for (size_t i = 0; nsn_runtime_names[i]; i++)
+			known = known || strcmp(f->runtime, nsn_runtime_names[i]) == 0;
+		if (!known)
+			return bad("unknown runtime '%s' for --runtime: expected containerd, cri-o, docker, podman, runc or crun",
+				   f->runtime);
+	}
+	if ((f->pod && !f->pod[0]) || (f->k8s_namespace && !f->k8s_namespace[0]) ||
+	    (f->container && !f->container[0]))
+		return bad("%s", "--pod, --k8s-namespace and --container need a non-empty value");
+	if (!nsn_container_filter_empty(f) && want == 0)
+		return bad("%s", "--no-containers contradicts --pod/--k8s-namespace/--container/--runtime");
+	if (o->gather.host_root) {
+		if (stat(o->gather.host_root, &st) < 0) {
+			fprintf(stderr, "nsnetstat: --host-root %s: %s\n", o->gather.host_root, strerror(errno));
+			return 2;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "nsnetstat: --host-root %s: not a directory\n", o->gather.host_root);
+			return 2;
+		}
+	}
+	o->containers = want == 1 || (want == -1 && (o->gather.scope != NSN_SCOPE_CURRENT ||
+						     !nsn_container_filter_empty(f)));
+	if (o->containers)
+		o->gather.flags |= NSN_GATHER_CONTAINERS;
+	/* A hostNetwork pod's sockets are told from the host's only by their processes. */
+	if (!nsn_container_filter_empty(f))
+		o->gather.flags |= NSN_GATHER_PROCS;
+	return 0;
+}
+
 int cli_parse(int argc, char **argv, struct cli_opts *o)
 {
 	struct nsn_filter_error ferr;
 	unsigned protos = 0, families = 0;
 	bool sock_opts = false;
+	int want_containers = -1; /* -1: by scope */
 	int c, r;
 
 	o->interval_s = 1;
@@ -150,6 +215,13 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 		case 'i': o->links = true; break;
 		case 's': o->counters = true; break;
 		case OPT_ZEROS: o->zeros = true; break;
+		case OPT_HOST_ROOT: o->gather.host_root = optarg; break;
+		case OPT_POD: o->cfilter.pod = optarg; break;
+		case OPT_K8S_NS: o->cfilter.k8s_namespace = optarg; break;
+		case OPT_CONTAINER: o->cfilter.container = optarg; break;
+		case OPT_RUNTIME: o->cfilter.runtime = optarg; break;
+		case OPT_CONTAINERS: want_containers = 1; break;
+		case OPT_NO_CONTAINERS: want_containers = 0; break;
 		case 'n': o->numeric = true; break;
 		case 'p': o->procs = true; break;
 		case 'e': o->extended = true; break;
@@ -198,6 +270,9 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 	}
 	if (o->gather.scope == NSN_SCOPE_ONE && o->gather.target[0] == '\0')
 		return bad("%s: -N needs a namespace name, path or pid", "");
+	r = containers_opts(o, want_containers);
+	if (r)
+		return r;
 
 	r = nsn_filter_parse(argc - optind, argv + optind, &o->filter, &ferr);
 	if (r == -EINVAL) {

@@ -150,6 +150,10 @@ static void sock(struct json *j, const struct cli_opts *o, const struct nsn_scan
 			json_str(j, refs[i].comm);
 			json_key(j, "fd");
 			json_i64(j, refs[i].fd);
+			if (o->containers) {
+				json_key(j, "container_id");
+				json_str(j, refs[i].container ? refs[i].container->id : NULL);
+			}
 			json_end_obj(j);
 		}
 		json_end_arr(j);
@@ -186,6 +190,49 @@ static void summary(struct json *j, const struct cli_opts *o, const struct nsn_n
 	json_end_obj(j);
 }
 
+static void containers(struct json *j, const struct nsn_netns *ns)
+{
+	json_key(j, "containers");
+	json_begin_arr(j);
+	for (size_t i = 0; i < ns->n_containers; i++) {
+		const struct nsn_container *c = ns->containers[i].c;
+		json_begin_obj(j);
+		json_key(j, "id");
+		json_str(j, c->id);
+		json_key(j, "runtime");
+		json_str(j, c->runtime);
+		json_key(j, "name");
+		json_str(j, c->name);
+		json_key(j, "sandbox");
+		json_bool(j, c->sandbox);
+		json_key(j, "sandbox_id");
+		json_str(j, c->sandbox_id);
+		json_key(j, "pod");
+		if (c->pod_uid || c->pod_name) {
+			json_begin_obj(j);
+			json_key(j, "uid");
+			json_str(j, c->pod_uid);
+			json_key(j, "name");
+			json_str(j, c->pod_name);
+			json_key(j, "namespace");
+			json_str(j, c->pod_namespace);
+			json_key(j, "container");
+			json_str(j, c->sandbox ? NULL : c->name);
+			json_end_obj(j);
+		} else {
+			json_null(j);
+		}
+		json_key(j, "pid");
+		json_i64(j, ns->containers[i].pid);
+		json_key(j, "nprocs");
+		json_u64(j, ns->containers[i].n_pids);
+		json_key(j, "bundle");
+		json_str(j, c->bundle);
+		json_end_obj(j);
+	}
+	json_end_arr(j);
+}
+
 static void netns(struct json *j, const struct cli_opts *o, const struct nsn_scan *scan,
 		  const struct nsn_netns *ns, const struct nsn_scan *prev)
 {
@@ -212,6 +259,8 @@ static void netns(struct json *j, const struct cli_opts *o, const struct nsn_sca
 	json_u64(j, ns->n_pids);
 	json_key(j, "error");
 	json_str(j, ns->err ? strerror(-ns->err) : NULL);
+	if (o->containers)
+		containers(j, ns);
 	if (o->summary) {
 		summary(j, o, ns);
 	} else if (o->sockets) {
@@ -263,6 +312,23 @@ void out_json(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan,
 	json_double(&j, scan->dump_ms);
 	json_key(&j, "procs_ms");
 	json_double(&j, scan->procs_ms);
+	if (o->containers) {
+		json_key(&j, "attribution");
+		json_begin_obj(&j);
+		json_key(&j, "processes");
+		json_u64(&j, scan->attr.processes);
+		json_key(&j, "cached");
+		json_u64(&j, scan->attr.cached);
+		json_key(&j, "cgroup_reads");
+		json_u64(&j, scan->attr.cgroup_reads);
+		json_key(&j, "bundle_reads");
+		json_u64(&j, scan->attr.bundle_reads);
+		json_key(&j, "containers");
+		json_u64(&j, scan->attr.containers);
+		json_key(&j, "ms");
+		json_double(&j, scan->attr_ms);
+		json_end_obj(&j);
+	}
 	json_end_obj(&j);
 	json_end_obj(&j);
 	fputc('\n', f);

@@ -9,19 +9,30 @@
 
 #include "cli.h"
 
-enum { C_NETNS, C_NETID, C_STATE, C_RECVQ, C_SENDQ, C_LOCAL, C_PEER, C_EXT, C_MAX };
+enum { C_NETNS, C_CONTAINER, C_POD, C_NETID, C_STATE, C_RECVQ, C_SENDQ, C_LOCAL, C_PEER, C_EXT, C_MAX };
 
 struct cells {
 	char c[C_MAX][192];
 };
 
 static const char *const headers[C_MAX] = {
-	"NETNS", "Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Details",
+	"NETNS", "CONTAINER", "POD", "Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Details",
 };
 
-static void fill(struct cells *x, const struct cli_opts *o, const char *label, const struct nsn_sock *s)
+static bool shown(const struct cli_opts *o, int c)
+{
+	return (c != C_CONTAINER && c != C_POD) || o->containers;
+}
+
+static void fill(struct cells *x, const struct cli_opts *o, const struct nsn_scan *scan,
+		 const struct nsn_netns *ns, const char *label, const struct nsn_sock *s)
 {
 	snprintf(x->c[C_NETNS], sizeof(x->c[0]), "%s", label);
+	if (o->containers)
+		cli_sock_container_cells(scan, ns, s, x->c[C_CONTAINER], sizeof(x->c[0]), x->c[C_POD],
+					 sizeof(x->c[0]));
+	else
+		x->c[C_CONTAINER][0] = x->c[C_POD][0] = '\0';
 	snprintf(x->c[C_NETID], sizeof(x->c[0]), "%s", nsn_sock_netid(s));
 	snprintf(x->c[C_STATE], sizeof(x->c[0]), "%s", nsn_state_name(s->state));
 	snprintf(x->c[C_RECVQ], sizeof(x->c[0]), "%u", s->recv_q);
@@ -42,6 +53,43 @@ static void fill(struct cells *x, const struct cli_opts *o, const char *label, c
 			snprintf(x->c[C_EXT], sizeof(x->c[0]), "uid:%u ino:%u sk:%llx", s->uid, s->inode,
 				 (unsigned long long)s->cookie);
 	}
+}
+
+void cli_sock_container_cells(const struct nsn_scan *scan, const struct nsn_netns *ns,
+			      const struct nsn_sock *s, char *ctr, size_t ctr_len, char *pod,
+			      size_t pod_len)
+{
+	const struct nsn_container *cs[16], *best = NULL;
+	size_t n = nsn_sock_containers(scan, ns, s, cs, NSN_ARRAY_LEN(cs)), apps = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (cs[i]->sandbox)
+			continue;
+		apps++;
+		if (!best)
+			best = cs[i];
+	}
+	if (!best && n > 0)
+		best = cs[0]; /* only the sandbox holds it: the pod's own socket */
+	if (!best) {
+		snprintf(ctr, ctr_len, "-");
+		snprintf(pod, pod_len, "-");
+		return;
+	}
+	if (best->name)
+		snprintf(ctr, ctr_len, "%s", best->name);
+	else
+		snprintf(ctr, ctr_len, "%.*s", NSN_CONTAINER_SHORT_ID, best->id);
+	if (apps > 1) {
+		size_t len = strlen(ctr);
+		snprintf(ctr + len, ctr_len - len, "+%zu", apps - 1);
+	}
+	if (best->pod_name)
+		snprintf(pod, pod_len, "%s/%s", best->pod_namespace ? best->pod_namespace : "?", best->pod_name);
+	else if (best->pod_uid)
+		snprintf(pod, pod_len, "uid:%s", best->pod_uid); /* a pod whose name nothing on the host says */
+	else
+		snprintf(pod, pod_len, "-");
 }
 
 static void print_procs(FILE *f, const struct nsn_scan *scan, const struct nsn_sock *s)
@@ -103,7 +151,7 @@ void out_table(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan)
 		for (size_t k = 0; k < ns->n_socks; k++) {
 			if (!cli_sock_visible(o, &ns->socks[k]))
 				continue;
-			fill(&x, o, label, &ns->socks[k]);
+			fill(&x, o, scan, ns, label, &ns->socks[k]);
 			for (int c = 0; c <= last; c++) {
 				size_t n = strlen(x.c[c]);
 				if (n > w[c])
@@ -113,8 +161,9 @@ void out_table(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan)
 	}
 	if (!o->no_header) {
 		for (int c = 0; c <= last; c++)
-			fprintf(f, "%-*s%s", c == last && !o->procs ? 0 : (int)w[c], headers[c],
-				c == last && !o->procs ? "" : " ");
+			if (shown(o, c))
+				fprintf(f, "%-*s%s", c == last && !o->procs ? 0 : (int)w[c], headers[c],
+					c == last && !o->procs ? "" : " ");
 		fputs(o->procs ? "Process\n" : "\n", f);
 	}
 	for (size_t i = 0; i < scan->n_netns; i++) {
@@ -124,8 +173,10 @@ void out_table(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan)
 			const struct nsn_sock *s = &ns->socks[k];
 			if (!cli_sock_visible(o, s))
 				continue;
-			fill(&x, o, label, s);
+			fill(&x, o, scan, ns, label, s);
 			for (int c = 0; c <= last; c++) {
+				if (!shown(o, c))
+					continue;
 				bool num = c == C_RECVQ || c == C_SENDQ;
 				bool pad = c < last || o->procs;
 				fprintf(f, num ? "%*s%s" : "%-*s%s", pad ? (int)w[c] : 0, x.c[c], pad ? " " : "");

@@ -98,4 +98,63 @@ int nsn__oci_parse(const char *json, size_t len, struct nsn__oci_info *ret);
 int nsn__podlogs_parse_dir(const char *name, char *ret_ns, size_t ns_len, char *ret_pod,
 			   size_t pod_len, char *ret_uid, size_t uid_len);
 
+/*
+ * The container runtimes' own records (runtimes.c, json-c) and the kubelet's
+ * /var/log/containers names (podlogs.c). The JSON readers share nsn__oci_parse's
+ * strictness: @p json need not be NUL-terminated and nothing past @p len is read; it must
+ * be exactly one strict JSON value of the expected type (whitespace around it allowed,
+ * UTF-8 validated), nested at most 64 deep. A value is copied whole or not at all: *ret
+ * is "" on every error (when @p ret is non-NULL and @p size non-zero). Common codes:
+ * -E2BIG when @p len exceeds NSN_RUNTIME_JSON_MAX (checked before reading); -EINVAL for
+ * malformed, truncated or trailing-garbage JSON, the wrong top-level type, len 0, a NULL
+ * argument or size 0, and for a value that is present but unusable (empty, or holding a
+ * control character such as an escaped NUL); -ENOENT when the document is valid but the
+ * value is absent or of another JSON type than string; -ENAMETOOLONG when it does not fit
+ * in @p size bytes with its NUL; -ENOMEM.
+ */
+#define NSN_RUNTIME_JSON_MAX (8u << 20) /* state.json holds libcontainer's whole config */
+
+/**
+ * The bundle directory of a runc container, from /run/runc/<id>/state.json: the last
+ * "bundle=<dir>" string in config.labels (runc appends its own after the OCI annotations,
+ * so an annotation named "bundle" cannot stand in for it). Failing that, the top-level
+ * "bundle" string, which is where crun keeps it (its file is /run/crun/<id>/status, not
+ * state.json).
+ * @return 0 with the absolute path in @p ret; -EINVAL also for a relative path; the other
+ *         codes above.
+ */
+int nsn__runc_state_bundle(const char *json, size_t len, char *ret, size_t size);
+
+/**
+ * The first name of container @p id in containers/storage's
+ * overlay-containers/containers.json (podman, CRI-O): a JSON array of objects with "id"
+ * and "names". @p id is compared exactly (entries that are not objects are skipped; the
+ * first match counts).
+ * @return 0 with the name in @p ret; -ENOENT also when no entry has @p id or its "names"
+ *         is missing, empty or not an array; -EINVAL also for a NULL or empty @p id; the
+ *         other codes above.
+ */
+int nsn__storage_names(const char *json, size_t len, const char *id, char *ret, size_t size);
+
+/**
+ * A Docker container's name from /var/lib/docker/containers/<id>/config.v2.json: the
+ * top-level "Name" ("/web-1"), returned without its leading '/' ("web-1").
+ * @return 0 with the name in @p ret; -EINVAL also for "/" alone; the other codes above.
+ */
+int nsn__docker_name(const char *json, size_t len, char *ret, size_t size);
+
+/**
+ * A /var/log/containers entry name, "<pod>_<namespace>_<container>-<id>.log" (the
+ * kubelet's symlinks into /var/log/pods). Validated strictly: the pod a DNS-1123
+ * subdomain, the namespace and the container DNS-1123 labels, the id 64 lowercase hex,
+ * the name at most 255 bytes (the kubelet cuts longer ones, losing the id). The container
+ * name ends at the '-' before the id, so its own '-' are kept. The outputs are
+ * NUL-terminated; the id needs 65 bytes.
+ * @return 0, or -EINVAL for anything else, including a NULL argument or an output buffer
+ *         too small for its part (every output with room is set to "" on failure).
+ */
+int nsn__podlogs_parse_link(const char *name, char *ret_pod, size_t pod_len, char *ret_ns,
+			    size_t ns_len, char *ret_container, size_t ctr_len, char *ret_id,
+			    size_t id_len);
+
 #endif

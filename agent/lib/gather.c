@@ -8,6 +8,7 @@
  * the one unrecoverable error: the thread would report the wrong namespace forever. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -378,20 +379,60 @@ static void resolve_peers(const struct nsn_gather_opts *opts, struct nsn_scan *s
 	scan->context = ctx;
 }
 
-int nsn_gather(const struct nsn_gather_opts *opts, struct nsn_scan **ret_scan)
+/* Every host path relative to opts->host_root: "/host" makes /host/proc and /host/run. */
+static int resolve_roots(const struct nsn_gather_opts *in, struct nsn_gather_opts *out,
+			 char proc[PATH_MAX], char run[PATH_MAX])
 {
-	struct nsn_scan *scan = calloc(1, sizeof(*scan));
-	struct pool pool = {.opts = opts, .scan = scan};
+	const char *root = in->host_root ? in->host_root : "";
+	size_t n = strlen(root);
+	struct stat st;
+
+	while (n > 0 && root[n - 1] == '/')
+		n--;
+	*out = *in;
+	if (n > 0 && (stat(root, &st) < 0 || !S_ISDIR(st.st_mode)))
+		return stat(root, &st) < 0 ? -errno : -ENOTDIR;
+	if (!in->proc_root && snprintf(proc, PATH_MAX, "%.*s/proc", (int)n, root) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	if (!in->run_root && snprintf(run, PATH_MAX, "%.*s", (int)n, root) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	out->proc_root = in->proc_root ? in->proc_root : proc;
+	out->run_root = in->run_root ? in->run_root : run;
+	return 0;
+}
+
+int nsn_gather(const struct nsn_gather_opts *in, struct nsn_scan **ret_scan)
+{
+	struct nsn_gather_opts eff;
+	const struct nsn_gather_opts *opts = &eff;
+	char proc[PATH_MAX], run[PATH_MAX];
+	struct nsn_scan *scan;
+	struct pool pool = {.opts = opts};
+	struct nsn__attr *attr = NULL;
 	pthread_t tids[64];
 	unsigned n_threads;
 	double t0 = nsn__now_ms();
-	int r;
+	int r = resolve_roots(in, &eff, proc, run);
 
+	if (r < 0)
+		return r;
+	scan = calloc(1, sizeof(*scan));
 	if (!scan)
 		return -ENOMEM;
-	r = nsn__discover(opts, scan);
+	pool.scan = scan;
+	if (opts->flags & NSN_GATHER_CONTAINERS) {
+		r = nsn__attr_begin(opts, opts->proc_root, opts->run_root, &attr);
+		if (r < 0)
+			goto fail;
+	}
+	r = nsn__discover(opts, attr, scan);
 	if (r < 0)
 		goto fail;
+	if (attr) {
+		r = nsn__attr_finish(attr, scan);
+		if (r < 0)
+			goto fail;
+	}
 	scan->discover_ms = nsn__now_ms() - t0;
 	if (opts->pause_after_discovery_ms) {
 		struct timespec ts = {opts->pause_after_discovery_ms / 1000,
@@ -433,7 +474,7 @@ int nsn_gather(const struct nsn_gather_opts *opts, struct nsn_scan **ret_scan)
 	/* The /proc walk for -p runs here, beside the workers: it needs no namespace. */
 	if (opts->flags & NSN_GATHER_PROCS) {
 		double tp = nsn__now_ms();
-		r = nsn__procmap_build(opts->proc_root ? opts->proc_root : "/proc", &scan->procs);
+		r = nsn__procmap_build(opts->proc_root, attr, &scan->procs);
 		scan->procs_ms = nsn__now_ms() - tp;
 		if (r < 0)
 			nsn__scan_warn(scan, "process map unavailable: %s", strerror(-r));
@@ -445,11 +486,13 @@ int nsn_gather(const struct nsn_gather_opts *opts, struct nsn_scan **ret_scan)
 	pthread_cond_destroy(&pool.cond);
 	scan->dump_ms = nsn__now_ms() - t0;
 	describe_failures(scan);
+	nsn__attr_end(attr);
 	if (opts->flags & NSN_GATHER_LINKS)
 		resolve_peers(opts, scan);
 	*ret_scan = scan;
 	return 0;
 fail:
+	nsn__attr_end(attr);
 	nsn_scan_free(scan);
 	return r;
 }

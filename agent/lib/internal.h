@@ -9,6 +9,7 @@
 #include <nsnet/gather.h>
 
 struct nl_sock; /* libnl, opaque here */
+struct nsn__attr;
 
 #define NSN_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -55,8 +56,10 @@ void nsn__netns_trim_socks(struct nsn_netns *ns);
 int nsn__scan_warn(struct nsn_scan *scan, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Discovery (netns.c): fill scan->netns per opts->scope. */
-int nsn__discover(const struct nsn_gather_opts *opts, struct nsn_scan *scan);
+/* Discovery (netns.c): fill scan->netns per opts->scope; with @p attr (scope ALL),
+ * every process is also handed to attribution. opts->proc_root and run_root must be
+ * resolved (not NULL). */
+int nsn__discover(const struct nsn_gather_opts *opts, struct nsn__attr *attr, struct nsn_scan *scan);
 
 /* sock_diag (sockdiag.c): a dumper holds one worker's receive buffer; it dumps every
  * socket the options ask for through @p fd, a NETLINK_SOCK_DIAG socket opened inside
@@ -112,8 +115,26 @@ void nsn__peers_resolve(struct nsn_scan *scan);
 /* /proc/net/raw{,6} parser (procnet.c); takes ownership of @p fd. */
 int nsn__procnet_raw(int fd, int family, struct nsn_netns *ns, unsigned states);
 
-/* Process map (procmap.c): one pass over <proc_root>/<pid>/fd for every process. */
-int nsn__procmap_build(const char *proc_root, struct nsn_procmap **ret_map);
+/* Attribution (attrib.c), one context per scan on the caller's thread:
+ *   begin; for every process nsn__attr_proc() once, then nsn__attr_note() for each
+ *   namespace it has tasks in; nsn__attr_finish() fills scan->containers and each
+ *   namespace's containers; nsn__attr_lookup() then maps a pid to its container (for
+ *   the process map); nsn__attr_end() hands what was learned to the cache.
+ * @p proc is the /proc to read, @p run_root the prefix of /run. */
+struct nsn__attr;
+struct nsn__attr_proc; /* opaque: a process's container in the cache, NULL for none */
+int nsn__attr_begin(const struct nsn_gather_opts *opts, const char *proc, const char *run_root,
+		    struct nsn__attr **ret);
+struct nsn__attr_proc *nsn__attr_proc(struct nsn__attr *a, pid_t pid);
+int nsn__attr_note(struct nsn__attr *a, struct nsn__attr_proc *proc, struct nsn_netns *ns, pid_t pid);
+int nsn__attr_finish(struct nsn__attr *a, struct nsn_scan *scan);
+const struct nsn_container *nsn__attr_lookup(const struct nsn__attr *a, pid_t pid);
+void nsn__attr_end(struct nsn__attr *a);
+
+/* Process map (procmap.c): one pass over <proc_root>/<pid>/fd for every process; with
+ * @p attr, each entry also gets its process's container. */
+int nsn__procmap_build(const char *proc_root, const struct nsn__attr *attr,
+		       struct nsn_procmap **ret_map);
 void nsn__procmap_free(struct nsn_procmap *map);
 
 /* Monotonic milliseconds. */

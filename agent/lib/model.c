@@ -146,6 +146,7 @@ void nsn__netns_free(struct nsn_netns *ns)
 	free(ns->rules);
 	free(ns->links);
 	free(ns->counters);
+	free(ns->containers);
 	free(ns);
 }
 
@@ -254,13 +255,16 @@ void nsn_scan_free(struct nsn_scan *scan)
 {
 	if (!scan)
 		return;
-	for (size_t i = 0; i < scan->n_netns; i++)
+	for (size_t i = 0; i < scan->n_netns + scan->n_netns_hidden; i++)
 		nsn__netns_free(scan->netns[i]);
 	free(scan->netns);
 	for (size_t i = 0; i < scan->n_warnings; i++)
 		free(scan->warnings[i]);
 	free(scan->warnings);
 	nsn__procmap_free(scan->procs);
+	for (size_t i = 0; i < scan->n_containers; i++)
+		free(scan->containers[i]);
+	free(scan->containers);
 	nsn_scan_free(scan->context);
 	free(scan);
 }

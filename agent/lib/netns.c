@@ -226,7 +226,7 @@ static int scan_mountinfo(struct discover_ctx *c)
 	return r;
 }
 
-static int scan_tasks(struct discover_ctx *c)
+static int scan_tasks(struct discover_ctx *c, struct nsn__attr *attr)
 {
 	DIR *proc = opendir(c->proc);
 	struct dirent *pe;
@@ -243,6 +243,7 @@ static int scan_tasks(struct discover_ctx *c)
 		if (!is_pid(pe->d_name))
 			continue;
 		pid = (pid_t)atoi(pe->d_name);
+		struct nsn__attr_proc *ap = attr ? nsn__attr_proc(attr, pid) : NULL;
 		pathf(path, sizeof(path), "%s/%s/task", c->proc, pe->d_name);
 		/* Threads may have entered other namespaces than their leader: look at each. */
 		tasks = opendir(path);
@@ -268,6 +269,9 @@ static int scan_tasks(struct discover_ctx *c)
 				ns->n_pids++;
 				if (!ns->pid || pid < ns->pid)
 					ns->pid = pid;
+				r = attr ? nsn__attr_note(attr, ap, ns, pid) : 0;
+				if (r < 0)
+					break;
 			}
 			if (p->n_paths < NSN__MAX_PATHS) {
 				pathf(path, sizeof(path), "%s/%s/task/%s/ns/net", c->proc,
@@ -321,16 +325,16 @@ static void target_path(struct discover_ctx *c, const char *t, char *buf, size_t
 		pathf(buf, len, "%s/netns/%s", c->run, t);
 }
 
-int nsn__discover(const struct nsn_gather_opts *opts, struct nsn_scan *scan)
+int nsn__discover(const struct nsn_gather_opts *opts, struct nsn__attr *attr, struct nsn_scan *scan)
 {
 	struct discover_ctx c = {0};
 	struct stat target = {0};
 	char path[PATH_MAX];
 	int r;
 
-	c.proc = opts->proc_root ? opts->proc_root : "/proc";
-	pathf(c.run, sizeof(c.run), "%s/run", opts->run_root ? opts->run_root : "");
-	pathf(c.varrun, sizeof(c.varrun), "%s/var/run", opts->run_root ? opts->run_root : "");
+	c.proc = opts->proc_root;
+	pathf(c.run, sizeof(c.run), "%s/run", opts->run_root);
+	pathf(c.varrun, sizeof(c.varrun), "%s/var/run", opts->run_root);
 
 	pathf(path, sizeof(path), "%s/thread-self/ns/net", c.proc);
 	if (stat(path, &c.self) < 0)
@@ -385,8 +389,9 @@ int nsn__discover(const struct nsn_gather_opts *opts, struct nsn_scan *scan)
 	r = scan_mountinfo(&c);
 	if (r < 0)
 		goto out;
-	if (opts->scope == NSN_SCOPE_ALL) {
-		r = scan_tasks(&c);
+	/* Attribution needs every process, whatever the scope. */
+	if (opts->scope == NSN_SCOPE_ALL || attr) {
+		r = scan_tasks(&c, attr);
 		if (r < 0)
 			goto out;
 	}

@@ -133,3 +133,84 @@ int nsn__podlogs_parse_dir(const char *name, char *ret_ns, size_t ns_len, char *
 	put(ret_uid, uid, uidl);
 	return 0;
 }
+
+/*
+ * The kubelet's flat /var/log/containers entries are symlinks named
+ * "<pod>_<namespace>_<container>-<container-id>.log" (kuberuntime logSymlink). The
+ * kubelet cuts the name before ".log" so the whole stays within ext4's 255 bytes. A cut
+ * name has lost all or part of its id, and since no label is longer than 63 the 64 bytes
+ * before ".log" then always hold a '-', '.' or '_': it is refused like any malformed one.
+ */
+#define LINK_NAME_MAX 255
+#define LINK_SUFFIX   ".log"
+#define LINK_ID_LEN   64 /* containerd's and CRI-O's ids; dockershim's were the same */
+
+static bool link_id_ok(const char *s)
+{
+	for (size_t i = 0; i < LINK_ID_LEN; i++)
+		if (!is_lower_hex(s[i]))
+			return false;
+	return true;
+}
+
+int nsn__podlogs_parse_link(const char *name, char *ret_pod, size_t pod_len, char *ret_ns,
+			    size_t ns_len, char *ret_container, size_t ctr_len, char *ret_id,
+			    size_t id_len)
+{
+	const size_t tail = 1 + LINK_ID_LEN + sizeof(LINK_SUFFIX) - 1; /* "-<id>.log" */
+	const char *u1, *u2, *id, *ctr;
+	size_t len, head, podl, nsl, ctrl;
+
+	/* Empty outputs on every failure, as nsn__podlogs_parse_dir. */
+	if (ret_pod && pod_len > 0)
+		ret_pod[0] = '\0';
+	if (ret_ns && ns_len > 0)
+		ret_ns[0] = '\0';
+	if (ret_container && ctr_len > 0)
+		ret_container[0] = '\0';
+	if (ret_id && id_len > 0)
+		ret_id[0] = '\0';
+	if (!name || !ret_pod || !ret_ns || !ret_container || !ret_id)
+		return -EINVAL;
+
+	len = strnlen(name, LINK_NAME_MAX + 1);
+	if (len > LINK_NAME_MAX || len < tail)
+		return -EINVAL;
+	if (memcmp(name + len - (sizeof(LINK_SUFFIX) - 1), LINK_SUFFIX, sizeof(LINK_SUFFIX) - 1))
+		return -EINVAL;
+	head = len - tail;
+	if (name[head] != '-')
+		return -EINVAL;
+	id = name + head + 1;
+	if (!link_id_ok(id))
+		return -EINVAL;
+
+	/*
+	 * What is left, "<pod>_<namespace>_<container>", splits on '_' unambiguously: none of
+	 * the three may hold one. The id was taken from the end, so a container name's own
+	 * '-' stays with it.
+	 */
+	u1 = memchr(name, '_', head);
+	if (!u1)
+		return -EINVAL;
+	u2 = memchr(u1 + 1, '_', head - (size_t)(u1 + 1 - name));
+	if (!u2)
+		return -EINVAL;
+	ctr = u2 + 1;
+	podl = (size_t)(u1 - name);
+	nsl = (size_t)(u2 - u1 - 1);
+	ctrl = head - (size_t)(ctr - name);
+
+	/* A third '_' or any other stray byte fails one of these. */
+	if (!dns1123_ok(name, podl, true) || !dns1123_ok(u1 + 1, nsl, false) ||
+	    !dns1123_ok(ctr, ctrl, false))
+		return -EINVAL;
+	if (podl >= pod_len || nsl >= ns_len || ctrl >= ctr_len || LINK_ID_LEN >= id_len)
+		return -EINVAL;
+
+	put(ret_pod, name, podl);
+	put(ret_ns, u1 + 1, nsl);
+	put(ret_container, ctr, ctrl);
+	put(ret_id, id, LINK_ID_LEN);
+	return 0;
+}

@@ -27,7 +27,8 @@ struct nsn_procmap {
 	size_t n, cap;
 };
 
-static int push(struct nsn_procmap *m, uint32_t inode, pid_t pid, int fd, const char *comm)
+static int push(struct nsn_procmap *m, uint32_t inode, pid_t pid, int fd, const char *comm,
+		const struct nsn_container *container)
 {
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 1024;
@@ -42,6 +43,7 @@ static int push(struct nsn_procmap *m, uint32_t inode, pid_t pid, int fd, const 
 	x->ref.pid = pid;
 	x->ref.fd = fd;
 	snprintf(x->ref.comm, sizeof(x->ref.comm), "%s", comm);
+	x->ref.container = container;
 	return 0;
 }
 
@@ -71,7 +73,7 @@ static void read_comm(int piddir, char comm[16])
 }
 
 /* Walk one process's fds; the comm is read only if it holds a socket. */
-static int scan_pid(struct nsn_procmap *m, int procfd, const char *name)
+static int scan_pid(struct nsn_procmap *m, const struct nsn__attr *attr, int procfd, const char *name)
 {
 	char comm[16] = "";
 	int piddir = openat(procfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -89,6 +91,7 @@ static int scan_pid(struct nsn_procmap *m, int procfd, const char *name)
 		return 0; /* exited, or a kernel thread */
 	}
 	pid_t pid = (pid_t)atoi(name);
+	const struct nsn_container *container = attr ? nsn__attr_lookup(attr, pid) : NULL;
 	while ((e = readdir(d))) {
 		char link[64];
 		ssize_t n;
@@ -101,7 +104,8 @@ static int scan_pid(struct nsn_procmap *m, int procfd, const char *name)
 		link[n] = '\0';
 		if (!comm[0])
 			read_comm(piddir, comm);
-		r = push(m, (uint32_t)strtoul(link + 8, NULL, 10), pid, atoi(e->d_name), comm);
+		r = push(m, (uint32_t)strtoul(link + 8, NULL, 10), pid, atoi(e->d_name), comm,
+			 container);
 		if (r < 0)
 			break;
 	}
@@ -110,7 +114,8 @@ static int scan_pid(struct nsn_procmap *m, int procfd, const char *name)
 	return r;
 }
 
-int nsn__procmap_build(const char *proc_root, struct nsn_procmap **ret_map)
+int nsn__procmap_build(const char *proc_root, const struct nsn__attr *attr,
+		       struct nsn_procmap **ret_map)
 {
 	struct nsn_procmap *m = calloc(1, sizeof(*m));
 	int procfd, r = 0;
@@ -130,7 +135,7 @@ int nsn__procmap_build(const char *proc_root, struct nsn_procmap **ret_map)
 	while ((e = readdir(d))) {
 		if (!isdigit((unsigned char)e->d_name[0]))
 			continue;
-		r = scan_pid(m, dirfd(d), e->d_name);
+		r = scan_pid(m, attr, dirfd(d), e->d_name);
 		if (r < 0)
 			break;
 	}

@@ -34,7 +34,18 @@ enum {
 	NSN_GATHER_LINKS = 1u << 3,  /**< interfaces, addresses, 64-bit counters, veth peers */
 	NSN_GATHER_COUNTERS = 1u << 4, /**< /proc/thread-self/net/{snmp,netstat,snmp6} */
 	NSN_GATHER_NO_SOCKS = 1u << 5, /**< skip the sock_diag dump (e.g. routes only) */
+	NSN_GATHER_CONTAINERS = 1u << 6, /**< container and pod of every process (cgroup, runtime files) */
 };
+
+/**
+ * What attribution learned, kept between scans: process (pid, start time) -> container,
+ * container id -> names. Give the same cache to successive nsn_gather() calls (the
+ * agent, nsnetstat -c) and unchanged processes and containers are not read again.
+ * Not thread-safe: one nsn_gather() at a time per cache.
+ */
+struct nsn_cache;
+struct nsn_cache *nsn_cache_new(void);
+void nsn_cache_free(struct nsn_cache *cache);
 
 /** Progress report, called on the caller's thread about every 100 ms while dumping. */
 typedef void (*nsn_progress_fn)(size_t done, size_t total, double elapsed_ms, void *userdata);
@@ -47,8 +58,13 @@ struct nsn_gather_opts {
 	unsigned states;     /**< nsn_state bit mask asked of the kernel; 0 means NSN_STATES_ALL */
 	unsigned flags;      /**< NSN_GATHER_* */
 	unsigned threads;    /**< worker threads; 0 means one per online CPU */
-	const char *proc_root; /**< where /proc is; NULL means "/proc" */
-	const char *run_root;  /**< prefix of /run and /var/run; NULL means "" (the host's) */
+	/** Where the host's file system is (a DaemonSet mounts it at /host): /proc, /run,
+	 * /var/run, /var/log/pods, /var/lib/... are read below it. NULL or "/" means "/".
+	 * proc_root and run_root, when set, win over it. */
+	const char *host_root;
+	const char *proc_root; /**< where /proc is; NULL means "<host_root>/proc" */
+	const char *run_root;  /**< prefix of /run and /var/run; NULL means host_root */
+	struct nsn_cache *cache; /**< NULL: a private cache for this scan only */
 	nsn_progress_fn progress;
 	void *progress_userdata;
 	/** Test hook: sleep this long between discovery and dump (0: none). */

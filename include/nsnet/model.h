@@ -218,11 +218,44 @@ struct nsn_counter {
 	int64_t value;        /**< a few entries are gauges and may be -1 (TcpMaxConn) */
 };
 
+/**
+ * A container, as its cgroup and its runtime's files (OCI bundle, runc state,
+ * containers/storage, kubelet logs) describe it. Strings are NULL where unknown.
+ */
+struct nsn_container {
+	const char *id;            /**< full lowercase hex id */
+	const char *runtime;       /**< "containerd", "cri-o", "docker", "podman", "runc" or "crun" */
+	const char *name;          /**< container name (the pod's container name for Kubernetes) */
+	bool sandbox;              /**< a pod's sandbox (pause) container */
+	const char *sandbox_id;    /**< id of its pod's sandbox container */
+	const char *pod_uid;       /**< Kubernetes pod UID */
+	const char *pod_name;
+	const char *pod_namespace;
+	const char *bundle;        /**< host path of the config.json that named it, NULL if none */
+};
+
+/** A container with processes in a namespace. */
+struct nsn_netns_container {
+	const struct nsn_container *c;
+	pid_t pid;      /**< its lowest pid in this namespace */
+	size_t n_pids;  /**< its processes (thread groups) in this namespace */
+};
+
+/** What attribution cost: how much came from the cache and how much was read. */
+struct nsn_attr_stats {
+	size_t processes;    /**< processes looked at */
+	size_t cached;       /**< answered from the cache (same pid and start time) */
+	size_t cgroup_reads; /**< /proc/<pid>/cgroup files read */
+	size_t bundle_reads; /**< runtime files read (config.json, state.json, ...) */
+	size_t containers;   /**< distinct containers found */
+};
+
 /** A process holding a socket through one of its file descriptors. */
 struct nsn_proc_ref {
 	pid_t pid;     /**< pid as seen in the gatherer's /proc (the host's pid namespace) */
 	int fd;
 	char comm[16];
+	const struct nsn_container *container; /**< with NSN_GATHER_CONTAINERS, else NULL */
 };
 
 /** One network namespace and what was gathered from it. */
@@ -246,6 +279,10 @@ struct nsn_netns {
 	size_t n_links;
 	struct nsn_counter *counters; /**< with NSN_GATHER_COUNTERS: snmp, netstat, snmp6 order */
 	size_t n_counters;
+	/** With NSN_GATHER_CONTAINERS: the containers with processes in it, by runtime
+	 * then id (sandboxes first within a pod). */
+	struct nsn_netns_container *containers;
+	size_t n_containers;
 	void *priv;     /**< gatherer-private (candidate paths, arena) */
 };
 
@@ -253,11 +290,18 @@ struct nsn_netns {
 struct nsn_scan {
 	struct nsn_netns **netns; /**< sorted: host first, then named (by name), then by inode */
 	size_t n_netns;
+	/** Filtered out (nsn_scan_filter_containers()): kept in netns[n_netns...] until
+	 * nsn_scan_free(), as kept veths may still name them as peers. */
+	size_t n_netns_hidden;
 	char **warnings;          /**< one line each, NULL-terminated */
 	size_t n_warnings;
 	size_t n_vanished;        /**< namespaces that vanished between discovery and dump */
 	size_t n_failed;          /**< namespaces whose dump failed for another reason */
 	struct nsn_procmap *procs; /**< socket inode -> processes, or NULL without NSN_GATHER_PROCS */
+	struct nsn_container **containers; /**< with NSN_GATHER_CONTAINERS: every container found */
+	size_t n_containers;
+	struct nsn_attr_stats attr;        /**< with NSN_GATHER_CONTAINERS */
+	double attr_ms;
 	double discover_ms, dump_ms, procs_ms; /**< where the time went */
 	/** With NSN_SCOPE_ONE and NSN_GATHER_LINKS: the host's other namespaces, whose
 	 * interfaces were dumped only to name the veth peers of the one asked for. Owned
@@ -284,6 +328,17 @@ const char *nsn_netns_label(const struct nsn_netns *ns, char *buf, size_t len);
  */
 size_t nsn_procmap_lookup(const struct nsn_procmap *map, uint32_t inode,
 			  const struct nsn_proc_ref **ret_refs);
+
+/**
+ * The containers a socket belongs to: those of the processes holding it when the
+ * process map knows them (a socket of a hostNetwork pod's process in the host
+ * namespace belongs to that pod only); for a socket with no known holder, every
+ * container of its namespace, except in the host namespace (host sockets are never
+ * copied into the pods that share it). Writes at most @p max pointers (distinct).
+ * @return how many were written.
+ */
+size_t nsn_sock_containers(const struct nsn_scan *scan, const struct nsn_netns *ns,
+			   const struct nsn_sock *s, const struct nsn_container **ret, size_t max);
 
 /** Free a scan and everything it owns. NULL-safe. */
 void nsn_scan_free(struct nsn_scan *scan);
