@@ -15,6 +15,7 @@ sockets), then times, as medians of repeated runs:
 Targets from the issue: A >= 5x, B >= 20x. The fixture is torn down at the end
 (NSN_BENCH_KEEP=1 keeps it).
 """
+import json
 import os
 import resource
 import statistics
@@ -43,6 +44,24 @@ def run(cmd, shell=False):
 
 def median_time(cmd, runs, shell=False):
     return statistics.median(run(cmd, shell)[0] for _ in range(runs))
+
+
+def attribution_scans(nsnetstat):
+    """scan.attribution of the first and the third document of a -c loop."""
+    p = subprocess.Popen([nsnetstat, "--all-namespaces", "-tuanx", "--json", "-c", "0.05"],
+                         stdout=subprocess.PIPE, text=True)
+    docs = []
+    try:
+        for line in p.stdout:
+            docs.append(json.loads(line)["scan"]["attribution"])
+            if len(docs) == 3:
+                break
+    finally:
+        p.kill()
+        p.wait()
+    if len(docs) < 3:
+        sys.exit("bench: nsnetstat -c ended early")
+    return docs[0], docs[2]
 
 
 def main():
@@ -84,6 +103,10 @@ def main():
             e_ip = median_time("ip -all netns exec ip -s link", runs_slow, shell=True)
             f_ours = median_time([nsnetstat, "--all-namespaces", "-s"], runs_fast)
             f_ip = median_time("NSTAT_HISTORY=/dev/null ip -all netns exec nstat -asz", runs_slow, shell=True)
+            # attribution: the default run (A) against --no-containers, and what a
+            # rescan with the cache (-c) costs, as the JSON reports it
+            g_off = median_time([nsnetstat, "--all-namespaces", "-tuanx", "--no-containers"], runs_fast)
+            first, cached = attribution_scans(nsnetstat)
             lines = [
                 f"A  -tuanx   nsnetstat {a_ours*1e3:8.1f} ms | ip -all netns exec ss {a_ss*1e3:9.1f} ms"
                 f" ({total_ns} named netns) | ratio {a_ss/a_ours:6.1f}x (target >= 5x)",
@@ -96,6 +119,10 @@ def main():
                 f" | ratio {e_ip/e_ours:6.1f}x ({e_ours*1e6/total_ns:.0f} us per namespace)",
                 f"F  -s       nsnetstat {f_ours*1e3:8.1f} ms | nstat -asz per ns    {f_ip*1e3:8.1f} ms"
                 f" | ratio {f_ip/f_ours:6.1f}x ({f_ours*1e6/total_ns:.0f} us per namespace)",
+                f"G  attribution: -tuanx {a_ours*1e3:.1f} ms vs --no-containers {g_off*1e3:.1f} ms;"
+                f" first scan {first['ms']:.1f} ms for {first['processes']} processes"
+                f" ({first['cgroup_reads']} cgroup + {first['bundle_reads']} runtime files read),"
+                f" cached rescan {cached['ms']:.1f} ms ({cached['cgroup_reads']} cgroup reads)",
             ]
             for line in lines:
                 print(line, flush=True)

@@ -789,6 +789,8 @@ struct nsn__attr_proc *nsn__attr_proc(struct nsn__attr *a, pid_t pid)
 	if (old && old->start == st.start) {
 		a->stats.cached++;
 		e.c = old->c;
+		if (e.c && !e.c->complete && a->now >= e.c->retry_at)
+			resolve(a, e.c, st.ppid);
 	} else {
 		e.c = identify(a, pid, &st);
 	}
