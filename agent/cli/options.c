@@ -179,6 +179,13 @@ static int containers_opts(struct cli_opts *o, int want)
 			fprintf(stderr, "nsnetstat: --host-root %s: not a directory\n", o->gather.host_root);
 			return 2;
 		}
+		char proc[4096];
+		snprintf(proc, sizeof(proc), "%s/proc/self", o->gather.host_root);
+		if (stat(proc, &st) < 0) {
+			fprintf(stderr, "nsnetstat: --host-root %s: %s: %s (the host's /proc must be mounted there)\n",
+				o->gather.host_root, proc, strerror(errno));
+			return 2;
+		}
 	}
 	o->containers = want == 1 || (want == -1 && (o->gather.scope != NSN_SCOPE_CURRENT ||
 						     !nsn_container_filter_empty(f)));

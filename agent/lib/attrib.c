@@ -943,6 +943,49 @@ int nsn__attr_finish(struct nsn__attr *a, struct nsn_scan *scan)
 	return 0;
 }
 
+static int cmp_pid(const void *x, const void *y)
+{
+	pid_t a = *(const pid_t *)x, b = *(const pid_t *)y;
+
+	return (a > b) - (a < b);
+}
+
+size_t nsn__attr_ambiguous_pids(const struct nsn__attr *a, const struct nsn_scan *scan, pid_t **ret)
+{
+	pid_t *pids;
+	size_t n = 0;
+
+	*ret = NULL;
+	if (!a->n_notes || !(pids = malloc(a->n_notes * sizeof(*pids))))
+		return 0;
+	/* Notes are sorted by namespace since nsn__attr_finish(); namespaces out of scope
+	 * have no containers array. */
+	for (size_t i = 0; i < a->n_notes;) {
+		const struct nsn_netns *ns = a->notes[i].ns;
+		size_t j = i, apps = 0;
+		for (; j < a->n_notes && a->notes[j].ns == ns; j++)
+			;
+		bool in_scope = false;
+		for (size_t k = 0; k < scan->n_netns && !in_scope; k++)
+			in_scope = scan->netns[k] == ns;
+		if (in_scope) {
+			for (size_t k = 0; k < ns->n_containers; k++)
+				apps += !ns->containers[k].c->sandbox;
+			if (ns->host || apps > 1)
+				for (size_t k = i; k < j; k++)
+					pids[n++] = a->notes[k].pid;
+		}
+		i = j;
+	}
+	qsort(pids, n, sizeof(*pids), cmp_pid);
+	size_t u = 0;
+	for (size_t k = 0; k < n; k++)
+		if (u == 0 || pids[u - 1] != pids[k])
+			pids[u++] = pids[k];
+	*ret = pids;
+	return u;
+}
+
 const struct nsn_container *nsn__attr_lookup(const struct nsn__attr *a, pid_t pid)
 {
 	const struct pent *e = ptable_find(&a->next, pid);

@@ -474,10 +474,23 @@ int nsn_gather(const struct nsn_gather_opts *in, struct nsn_scan **ret_scan)
 	/* The /proc walk for -p runs here, beside the workers: it needs no namespace. */
 	if (opts->flags & NSN_GATHER_PROCS) {
 		double tp = nsn__now_ms();
-		r = nsn__procmap_build(opts->proc_root, attr, &scan->procs);
+		r = nsn__procmap_build(opts->proc_root, attr, NULL, 0, &scan->procs);
 		scan->procs_ms = nsn__now_ms() - tp;
 		if (r < 0)
 			nsn__scan_warn(scan, "process map unavailable: %s", strerror(-r));
+	} else if (attr && !(opts->flags & NSN_GATHER_NO_SOCKS)) {
+		/* Without -p, walk only the fds of the container processes whose sockets the
+		 * namespace alone cannot place (hostNetwork pods, shared namespaces). */
+		double tp = nsn__now_ms();
+		pid_t *pids;
+		size_t n = nsn__attr_ambiguous_pids(attr, scan, &pids);
+		if (n > 0) {
+			r = nsn__procmap_build(opts->proc_root, attr, pids, n, &scan->procs);
+			if (r < 0)
+				nsn__scan_warn(scan, "container processes' sockets unattributed: %s", strerror(-r));
+		}
+		free(pids);
+		scan->procs_ms = nsn__now_ms() - tp;
 	}
 	wait_pool(&pool, t0);
 	for (unsigned i = 0; i < n_threads; i++)

@@ -131,10 +131,16 @@ int nsn__attr_finish(struct nsn__attr *a, struct nsn_scan *scan);
 const struct nsn_container *nsn__attr_lookup(const struct nsn__attr *a, pid_t pid);
 void nsn__attr_end(struct nsn__attr *a);
 
-/* Process map (procmap.c): one pass over <proc_root>/<pid>/fd for every process; with
- * @p attr, each entry also gets its process's container. */
-int nsn__procmap_build(const char *proc_root, const struct nsn__attr *attr,
-		       struct nsn_procmap **ret_map);
+/* The processes whose sockets attribution cannot place by namespace alone: container
+ * processes in the host namespace (hostNetwork pods) and in namespaces shared by
+ * several (non-sandbox) containers. A sorted array (free() it) in *ret; how many. */
+size_t nsn__attr_ambiguous_pids(const struct nsn__attr *a, const struct nsn_scan *scan, pid_t **ret);
+
+/* Process map (procmap.c): one pass over <proc_root>/<pid>/fd for every process, or
+ * only for @p pids when not NULL; with @p attr, each entry also gets its process's
+ * container. */
+int nsn__procmap_build(const char *proc_root, const struct nsn__attr *attr, const pid_t *pids,
+		       size_t n_pids, struct nsn_procmap **ret_map);
 void nsn__procmap_free(struct nsn_procmap *map);
 
 /* Monotonic milliseconds. */

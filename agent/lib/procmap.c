@@ -114,8 +114,8 @@ static int scan_pid(struct nsn_procmap *m, const struct nsn__attr *attr, int pro
 	return r;
 }
 
-int nsn__procmap_build(const char *proc_root, const struct nsn__attr *attr,
-		       struct nsn_procmap **ret_map)
+int nsn__procmap_build(const char *proc_root, const struct nsn__attr *attr, const pid_t *pids,
+		       size_t n_pids, struct nsn_procmap **ret_map)
 {
 	struct nsn_procmap *m = calloc(1, sizeof(*m));
 	int procfd, r = 0;
@@ -132,7 +132,14 @@ int nsn__procmap_build(const char *proc_root, const struct nsn__attr *attr,
 		free(m);
 		return r;
 	}
-	while ((e = readdir(d))) {
+	if (pids) {
+		for (size_t i = 0; i < n_pids && r >= 0; i++) {
+			char name[16];
+			snprintf(name, sizeof(name), "%d", (int)pids[i]);
+			r = scan_pid(m, attr, dirfd(d), name);
+		}
+	}
+	while (!pids && (e = readdir(d))) {
 		if (!isdigit((unsigned char)e->d_name[0]))
 			continue;
 		r = scan_pid(m, attr, dirfd(d), e->d_name);

@@ -297,7 +297,11 @@ struct nsn_scan {
 	size_t n_warnings;
 	size_t n_vanished;        /**< namespaces that vanished between discovery and dump */
 	size_t n_failed;          /**< namespaces whose dump failed for another reason */
-	struct nsn_procmap *procs; /**< socket inode -> processes, or NULL without NSN_GATHER_PROCS */
+	/** socket inode -> processes. With NSN_GATHER_PROCS every process; else, with
+	 * NSN_GATHER_CONTAINERS, only the container processes needed to attribute sockets
+	 * (those in the host namespace and in namespaces shared by several containers);
+	 * otherwise NULL. */
+	struct nsn_procmap *procs;
 	struct nsn_container **containers; /**< with NSN_GATHER_CONTAINERS: every container found */
 	size_t n_containers;
 	struct nsn_attr_stats attr;        /**< with NSN_GATHER_CONTAINERS */
