@@ -524,6 +524,21 @@ static bool conmon_bundle(struct nsn__attr *a, pid_t pid, char *ret, size_t size
 	return false;
 }
 
+/* Whether @p pid runs in container @p c (conmon's own scope names the container it
+ * watches, but conmon is not in it). */
+static bool inside(struct nsn__attr *a, pid_t pid, const struct cent *c)
+{
+	char path[32];
+	struct nsn__cgroup_ident ident;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%d/cgroup", (int)pid);
+	if (slurp(a, a->procfd, path, CGROUP_MAX, &len) < 0)
+		return true; /* unknown: not to be believed */
+	return nsn__cgroup_parse(a->buf, len, &ident) == 1 && !ident.conmon &&
+	       strcmp(ident.id, c->id) == 0;
+}
+
 /* The shim (containerd) or conmon (CRI-O, podman) above the container's process. */
 static int from_ancestry(struct nsn__attr *a, struct cent *c, pid_t ppid)
 {
@@ -533,6 +548,12 @@ static int from_ancestry(struct nsn__attr *a, struct cent *c, pid_t ppid)
 		struct pstat st;
 		if (read_stat(a, ppid, &st) < 0)
 			return 0;
+		/* A process of the container itself names itself as it likes: only a process
+		 * outside it (the shim, conmon) is believed. */
+		if (inside(a, ppid, c)) {
+			ppid = st.ppid;
+			continue;
+		}
 		if (strncmp(st.comm, "containerd-shim", 15) == 0) {
 			/* Its working directory is the bundle of the container (or pod sandbox)
 			 * it was started for; the pod's other bundles are its siblings. */
