@@ -83,7 +83,12 @@ static int run_once(struct cli_opts *o, struct nsn_scan **prev)
 		fprintf(stderr, "nsnetstat: scan failed: %s\n", strerror(-r));
 		return 1;
 	}
-	nsn_scan_filter_containers(scan, &o->cfilter);
+	r = nsn_scan_filter_containers(scan, &o->cfilter);
+	if (r < 0) {
+		fprintf(stderr, "nsnetstat: container filter: %s\n", strerror(-r));
+		nsn_scan_free(scan);
+		return 1;
+	}
 	print_views(o, scan, *prev);
 	/* The table first, then what went wrong with it, in that order on a terminal. */
 	fflush(stdout);

@@ -33,6 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "container.h"
@@ -41,6 +43,7 @@
 #define RETRY_MS 30000.0
 #define CGROUP_MAX (64u << 10)
 #define ANCESTRY_MAX 5
+#define YOUNG_TICKS 2 /* seconds, times the clock tick rate */
 
 /* A container the cache knows. */
 struct cent {
@@ -61,6 +64,8 @@ struct pent {
 	pid_t pid; /* 0: empty slot */
 	unsigned long long start;
 	struct cent *c; /* NULL: in no container */
+	char comm[16];  /* an exec (runc init -> the entrypoint) changes it: look again */
+	bool recheck;   /* "no container" of a young process, or a failed read: look again */
 };
 
 struct ptable {
@@ -112,6 +117,10 @@ struct nsn__attr {
 	struct ctrlog *ctrlogs;
 	size_t n_ctrlogs;
 	double now, ms;
+	struct stat host_mnt;
+	bool have_host_mnt;
+	unsigned long long uptime_ticks; /* CLOCK_BOOTTIME, in /proc/<pid>/stat's start time unit */
+	long hz;
 	struct nsn_attr_stats stats;
 };
 
@@ -135,11 +144,19 @@ __attribute__((format(printf, 3, 4))) static bool pathf(char *buf, size_t len, c
 /* Read a whole file (at most @p max bytes) into a->buf. 0, -E2BIG or -errno. */
 static int slurp(struct nsn__attr *a, int dirfd, const char *path, size_t max, size_t *ret_len)
 {
-	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* Containers write some of the files on these paths' way: a FIFO must not hang the
+	 * scan, a device must not be opened for real, a final symlink is not followed.
+	 * (/proc files are regular files too.) */
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
 	size_t len = 0;
+	struct stat st;
 
 	if (fd < 0)
-		return -errno;
+		return errno == ELOOP ? -EPERM : -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EPERM;
+	}
 	for (;;) {
 		if (len == a->buf_cap) {
 			size_t cap = a->buf_cap ? a->buf_cap * 2 : 16384;
@@ -148,6 +165,8 @@ static int slurp(struct nsn__attr *a, int dirfd, const char *path, size_t max, s
 				close(fd);
 				return -E2BIG;
 			}
+			if (cap > max + 1)
+				cap = max + 1; /* one byte more than allowed tells "too big" */
 			b = realloc(a->buf, cap + 1);
 			if (!b) {
 				close(fd);
@@ -367,6 +386,14 @@ static int read_stat(struct nsn__attr *a, pid_t pid, struct pstat *ret)
 
 /* ------------------------------------------------------------------ runtime files */
 
+/* @p path as the host names it: without the host root in front. */
+static const char *host_path(const struct nsn__attr *a, const char *path)
+{
+	size_t n = strlen(a->root);
+
+	return n && strncmp(path, a->root, n) == 0 && path[n] == '/' ? path + n : path;
+}
+
 /* Apply what a config.json says. @return 1 if it was read, 0 if absent, -errno. */
 static int read_bundle(struct nsn__attr *a, struct cent *c, int dirfd, const char *path,
 		       const char *host_path)
@@ -443,7 +470,7 @@ static int from_containerd_dirs(struct nsn__attr *a, struct cent *c)
 		if (!pathf(path, sizeof(path), "%s/containerd/io.containerd.runtime.v2.task/%s/%s/config.json",
 			   a->run, a->task_ns[i], c->id))
 			continue;
-		int r = read_bundle(a, c, AT_FDCWD, path, path + strlen(a->root));
+		int r = read_bundle(a, c, AT_FDCWD, path, host_path(a, path));
 		if (r > 0) {
 			c->runtime = strcmp(a->task_ns[i], "moby") == 0 ? "docker" : "containerd";
 			return r;
@@ -461,7 +488,7 @@ static void storage_names(struct nsn__attr *a, struct cent *c, const char *bundl
 
 	if (c->name || !pathf(path, sizeof(path), "%s/../../containers.json", bundle_dir))
 		return;
-	if (slurp(a, AT_FDCWD, path, 64u << 20, &len) < 0)
+	if (slurp(a, AT_FDCWD, path, NSN_RUNTIME_JSON_MAX, &len) < 0)
 		return;
 	a->stats.bundle_reads++;
 	if (nsn__storage_names(a->buf, len, c->id, name, sizeof(name)) == 0)
@@ -477,7 +504,7 @@ static int from_bundle_dir(struct nsn__attr *a, struct cent *c, const char *host
 	if (host_dir[0] != '/' || !pathf(dir, sizeof(dir), "%s%s", a->root, host_dir) ||
 	    !pathf(path, sizeof(path), "%s/config.json", dir))
 		return 0;
-	r = read_bundle(a, c, AT_FDCWD, path, path + strlen(a->root));
+	r = read_bundle(a, c, AT_FDCWD, path, host_path(a, path));
 	if (r > 0 && storage) {
 		if (!c->runtime)
 			c->runtime = c->cg_runtime == NSN_RUNTIME_CRIO ? "cri-o" : "podman";
@@ -486,7 +513,8 @@ static int from_bundle_dir(struct nsn__attr *a, struct cent *c, const char *host
 	return r;
 }
 
-/* CRI-O (<run>/containers/storage) and podman (<root>/var/lib/containers/storage, as root). */
+/* CRI-O (/run/containers/storage) and podman (/var/lib/containers/storage, as root);
+ * host paths, joined to the host root by from_bundle_dir(). */
 static int from_storage_dirs(struct nsn__attr *a, struct cent *c)
 {
 	static const char *const roots[] = {"/run/containers/storage", "/var/lib/containers/storage"};
@@ -539,6 +567,31 @@ static bool inside(struct nsn__attr *a, pid_t pid, const struct cent *c)
 	       strcmp(ident.id, c->id) == 0;
 }
 
+/* Whether @p pid lives in the host's mount namespace, as runtimes' shims and conmon
+ * do (true when the host's is unknown). */
+static bool host_mnt(struct nsn__attr *a, pid_t pid)
+{
+	char path[32];
+	struct stat st;
+
+	if (!a->have_host_mnt)
+		return true;
+	snprintf(path, sizeof(path), "%d/ns/mnt", (int)pid);
+	return fstatat(a->procfd, path, &st, 0) == 0 && st.st_dev == a->host_mnt.st_dev &&
+	       st.st_ino == a->host_mnt.st_ino;
+}
+
+/* conmon's bundle of container @p id is containers/storage's ".../<id>/userdata". */
+static bool storage_bundle_ok(const char *dir, const char *id)
+{
+	size_t n = strlen(dir), k = strlen(id);
+
+	if (dir[0] != '/' || strstr(dir, "/../") || strstr(dir, "/./") || n < k + 10)
+		return false;
+	return strcmp(dir + n - 9, "/userdata") == 0 && dir[n - 10 - k] == '/' &&
+	       strncmp(dir + n - 9 - k, id, k) == 0;
+}
+
 /* The shim (containerd) or conmon (CRI-O, podman) above the container's process. */
 static int from_ancestry(struct nsn__attr *a, struct cent *c, pid_t ppid)
 {
@@ -550,7 +603,7 @@ static int from_ancestry(struct nsn__attr *a, struct cent *c, pid_t ppid)
 			return 0;
 		/* A process of the container itself names itself as it likes: only a process
 		 * outside it (the shim, conmon) is believed. */
-		if (inside(a, ppid, c)) {
+		if (inside(a, ppid, c) || !host_mnt(a, ppid)) {
 			ppid = st.ppid;
 			continue;
 		}
@@ -560,7 +613,7 @@ static int from_ancestry(struct nsn__attr *a, struct cent *c, pid_t ppid)
 			ssize_t n;
 			pathf(path, sizeof(path), "%d/cwd", (int)ppid);
 			n = readlinkat(a->procfd, path, link, sizeof(link) - 1);
-			if (n <= 0)
+			if (n <= 0 || (size_t)n >= sizeof(link) - 1)
 				return 0;
 			link[n] = '\0';
 			char *slash = strrchr(link, '/');
@@ -579,7 +632,7 @@ static int from_ancestry(struct nsn__attr *a, struct cent *c, pid_t ppid)
 			return r;
 		}
 		if (strcmp(st.comm, "conmon") == 0) {
-			if (!conmon_bundle(a, ppid, link, sizeof(link)))
+			if (!conmon_bundle(a, ppid, link, sizeof(link)) || !storage_bundle_ok(link, c->id))
 				return 0;
 			return from_bundle_dir(a, c, link, true);
 		}
@@ -711,13 +764,14 @@ static void from_kubelet_logs(struct nsn__attr *a, struct cent *c)
  * incomplete after RETRY_MS). */
 static void resolve(struct nsn__attr *a, struct cent *c, pid_t ppid)
 {
+	/* A source that fails (a malformed file) is passed over like one that has nothing. */
 	int r = from_containerd_dirs(a, c);
 
-	if (!r)
+	if (r <= 0)
 		r = from_storage_dirs(a, c);
-	if (!r)
+	if (r <= 0)
 		r = from_ancestry(a, c, ppid);
-	if (!r)
+	if (r <= 0)
 		r = from_runc_state(a, c);
 	if (!c->runtime)
 		c->runtime = nsn__runtime_name(c->cg_runtime);
@@ -727,7 +781,9 @@ static void resolve(struct nsn__attr *a, struct cent *c, pid_t ppid)
 	if (c->pod_uid || c->cg_pod_uid[0])
 		from_kubelet_logs(a, c);
 	c->tried = true;
-	c->complete = (c->name || c->sandbox) && (!c->pod_uid || (c->pod_name && c->pod_ns));
+	/* Complete when its bundle was read (an unnamed container stays unnamed) and, for a
+	 * pod, the pod is named: only then is nothing more to be learned by looking again. */
+	c->complete = (c->bundle || c->name) && (!c->pod_uid || (c->pod_name && c->pod_ns));
 	c->retry_at = a->now + RETRY_MS;
 }
 
@@ -765,27 +821,46 @@ int nsn__attr_begin(const struct nsn_gather_opts *opts, const char *proc, const 
 	}
 	a->cache->gen++;
 	a->now = nsn__now_ms();
+	/* The host's mount namespace: PID 1's, or kthreadd's where PID 1 is hidden. */
+	a->have_host_mnt = fstatat(a->procfd, "1/ns/mnt", &a->host_mnt, 0) == 0 ||
+			   fstatat(a->procfd, "2/ns/mnt", &a->host_mnt, 0) == 0;
+	struct timespec ts;
+	a->hz = sysconf(_SC_CLK_TCK);
+	if (a->hz <= 0)
+		a->hz = 100;
+	if (clock_gettime(CLOCK_BOOTTIME, &ts) == 0)
+		a->uptime_ticks = (unsigned long long)ts.tv_sec * (unsigned long long)a->hz +
+				  (unsigned long long)ts.tv_nsec * (unsigned long long)a->hz / 1000000000ull;
 	*ret = a;
 	return 0;
 }
 
-/* The container of a process seen for the first time. */
-static struct cent *identify(struct nsn__attr *a, pid_t pid, const struct pstat *st)
+/* The container of a process seen for the first time (or to be looked at again);
+ * *ret_recheck when "none" may not last. */
+static struct cent *identify(struct nsn__attr *a, pid_t pid, const struct pstat *st, bool *ret_recheck)
 {
 	char path[32];
 	struct nsn__cgroup_ident ident;
 	size_t len;
 	bool fresh;
 
+	/* A process a runtime is still setting up (runc init) is moved into its container's
+	 * cgroup after it started: "none" is only final for one older than that. */
+	*ret_recheck = a->uptime_ticks < st->start + YOUNG_TICKS * (unsigned long long)a->hz;
 	snprintf(path, sizeof(path), "%d/cgroup", (int)pid);
-	if (slurp(a, a->procfd, path, CGROUP_MAX, &len) < 0)
+	if (slurp(a, a->procfd, path, CGROUP_MAX, &len) < 0) {
+		*ret_recheck = true;
 		return NULL;
+	}
 	a->stats.cgroup_reads++;
 	if (nsn__cgroup_parse(a->buf, len, &ident) != 1 || !ident.id[0] || ident.conmon)
 		return NULL; /* not in a container; conmon only watches one */
 	struct cent *c = cent_get(a->cache, ident.id, &fresh);
-	if (!c)
+	if (!c) {
+		*ret_recheck = true;
 		return NULL;
+	}
+	*ret_recheck = false;
 	if (fresh) {
 		c->cg_runtime = ident.runtime;
 		snprintf(c->cg_pod_uid, sizeof(c->cg_pod_uid), "%s", ident.pod_uid);
@@ -806,14 +881,15 @@ struct nsn__attr_proc *nsn__attr_proc(struct nsn__attr *a, pid_t pid)
 	if (read_stat(a, pid, &st) < 0)
 		return NULL; /* exited */
 	e.start = st.start;
+	memcpy(e.comm, st.comm, sizeof(e.comm));
 	old = ptable_find(&a->cache->procs, pid);
-	if (old && old->start == st.start) {
+	if (old && old->start == st.start && !old->recheck && strcmp(old->comm, st.comm) == 0) {
 		a->stats.cached++;
 		e.c = old->c;
 		if (e.c && !e.c->complete && a->now >= e.c->retry_at)
 			resolve(a, e.c, st.ppid);
 	} else {
-		e.c = identify(a, pid, &st);
+		e.c = identify(a, pid, &st, &e.recheck);
 	}
 	if (e.c)
 		e.c->gen = a->cache->gen;
@@ -973,29 +1049,25 @@ static int cmp_pid(const void *x, const void *y)
 
 size_t nsn__attr_ambiguous_pids(const struct nsn__attr *a, const struct nsn_scan *scan, pid_t **ret)
 {
+	(void)scan;
 	pid_t *pids;
 	size_t n = 0;
 
 	*ret = NULL;
 	if (!a->n_notes || !(pids = malloc(a->n_notes * sizeof(*pids))))
 		return 0;
-	/* Notes are sorted by namespace since nsn__attr_finish(); namespaces out of scope
-	 * have no containers array. */
+	/* Notes are sorted by namespace since nsn__attr_finish(). */
 	for (size_t i = 0; i < a->n_notes;) {
 		const struct nsn_netns *ns = a->notes[i].ns;
 		size_t j = i, apps = 0;
 		for (; j < a->n_notes && a->notes[j].ns == ns; j++)
 			;
-		bool in_scope = false;
-		for (size_t k = 0; k < scan->n_netns && !in_scope; k++)
-			in_scope = scan->netns[k] == ns;
-		if (in_scope) {
-			for (size_t k = 0; k < ns->n_containers; k++)
-				apps += !ns->containers[k].c->sandbox;
-			if (ns->host || apps > 1)
-				for (size_t k = i; k < j; k++)
-					pids[n++] = a->notes[k].pid;
-		}
+		/* Discovery noted only namespaces in scope. */
+		for (size_t k = 0; k < ns->n_containers; k++)
+			apps += !ns->containers[k].c->sandbox;
+		if (ns->host || apps > 1)
+			for (size_t k = i; k < j; k++)
+				pids[n++] = a->notes[k].pid;
 		i = j;
 	}
 	qsort(pids, n, sizeof(*pids), cmp_pid);
@@ -1070,14 +1142,13 @@ size_t nsn_sock_containers(const struct nsn_scan *scan, const struct nsn_netns *
 	const struct nsn_proc_ref *refs;
 	size_t n = 0, nrefs = nsn_procmap_lookup(scan->procs, s->inode, &refs);
 
-	if (nrefs > 0) {
-		for (size_t i = 0; i < nrefs; i++)
-			if (refs[i].container)
-				n = add_unique(ret, n, max, refs[i].container);
+	for (size_t i = 0; i < nrefs; i++)
+		if (refs[i].container)
+			n = add_unique(ret, n, max, refs[i].container);
+	/* Held by container processes: theirs. Held by none, or only by processes outside
+	 * any container (nsenter, ip netns exec): the namespace's, but never the host's. */
+	if (n > 0 || ns->host)
 		return n;
-	}
-	if (ns->host)
-		return 0;
 	for (size_t i = 0; i < ns->n_containers; i++)
 		n = add_unique(ret, n, max, ns->containers[i].c);
 	return n;

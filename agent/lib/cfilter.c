@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* --pod, --k8s-namespace, --container, --runtime: narrowing a scan to containers. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,8 @@ bool nsn_container_match(const struct nsn_container_filter *f, const struct nsn_
 {
 	if (!c)
 		return false;
+	if (!f)
+		return true;
 	if (f->runtime && !eq(f->runtime, c->runtime))
 		return false;
 	if (f->k8s_namespace && !eq(f->k8s_namespace, c->pod_namespace))
@@ -62,18 +65,18 @@ static bool sock_match(const struct nsn_container_filter *f, const struct nsn_sc
 	return false;
 }
 
-void nsn_scan_filter_containers(struct nsn_scan *scan, const struct nsn_container_filter *f)
+int nsn_scan_filter_containers(struct nsn_scan *scan, const struct nsn_container_filter *f)
 {
 	size_t kept = 0, n = scan->n_netns;
 	struct nsn_netns **dropped;
 
 	if (nsn_container_filter_empty(f))
-		return;
+		return 0;
 	/* Dropped namespaces move behind n_netns, not freed: a kept veth may name one as
 	 * its peer. */
 	dropped = malloc((n ? n : 1) * sizeof(*dropped));
 	if (!dropped)
-		return; /* unfiltered rather than wrong */
+		return -ENOMEM;
 	size_t n_dropped = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct nsn_netns *ns = scan->netns[i];
@@ -95,4 +98,5 @@ void nsn_scan_filter_containers(struct nsn_scan *scan, const struct nsn_containe
 	free(dropped);
 	scan->n_netns = kept;
 	scan->n_netns_hidden += n_dropped;
+	return 0;
 }

@@ -56,8 +56,9 @@ void nsn__netns_trim_socks(struct nsn_netns *ns);
 int nsn__scan_warn(struct nsn_scan *scan, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Discovery (netns.c): fill scan->netns per opts->scope; with @p attr (scope ALL),
- * every process is also handed to attribution. opts->proc_root and run_root must be
+/* Discovery (netns.c): fill scan->netns per opts->scope; with @p attr, every process
+ * of the host is also handed to attribution (whatever the scope), and the namespaces
+ * in scope are noted. opts->proc_root and run_root must be
  * resolved (not NULL). */
 int nsn__discover(const struct nsn_gather_opts *opts, struct nsn__attr *attr, struct nsn_scan *scan);
 

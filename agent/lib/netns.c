@@ -88,6 +88,8 @@ struct discover_ctx {
 	dev_t nsfs_dev;          /* every nsfs file shares one superblock */
 	struct stat host, self;
 	int have_host;
+	/* The one namespace in scope for NSN_SCOPE_ONE / CURRENT (want_dev 0: all are). */
+	uint64_t want_dev, want_ino;
 };
 
 /* snprintf for paths: a path that does not fit is cut to "" so that it matches
@@ -269,7 +271,11 @@ static int scan_tasks(struct discover_ctx *c, struct nsn__attr *attr)
 				ns->n_pids++;
 				if (!ns->pid || pid < ns->pid)
 					ns->pid = pid;
-				r = attr ? nsn__attr_note(attr, ap, ns, pid) : 0;
+				/* Attribution walks every process whatever the scope, but
+				 * notes only namespaces that stay (the others are freed). */
+				bool in_scope = !c->want_dev ||
+						(ns->dev == c->want_dev && ns->inode == c->want_ino);
+				r = attr && in_scope ? nsn__attr_note(attr, ap, ns, pid) : 0;
 				if (r < 0)
 					break;
 			}
@@ -367,10 +373,16 @@ int nsn__discover(const struct nsn_gather_opts *opts, struct nsn__attr *attr, st
 		if (r < 0)
 			goto out;
 		nsn__netns_add_path(ns, path, 1);
-		if (is_pid(opts->target)) {
+		if (is_pid(opts->target) && !attr) {
 			ns->pid = (pid_t)atoi(opts->target);
-			ns->n_pids = 1; /* at least; -N does not walk /proc */
+			ns->n_pids = 1; /* at least; -N does not walk /proc (attribution does) */
 		}
+		c.want_dev = target.st_dev;
+		c.want_ino = target.st_ino;
+	}
+	if (opts->scope == NSN_SCOPE_CURRENT) {
+		c.want_dev = c.self.st_dev;
+		c.want_ino = c.self.st_ino;
 	}
 
 	/* Names are cheap to find (a directory and mountinfo) and matter for every scope. */

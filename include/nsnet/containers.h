@@ -29,16 +29,18 @@ extern const char *const nsn_runtime_names[];
 /** Whether no condition is set. */
 bool nsn_container_filter_empty(const struct nsn_container_filter *f);
 
-/** Whether @p c passes @p f. */
+/** Whether @p c passes @p f (a NULL filter passes every container, none passes NULL). */
 bool nsn_container_match(const struct nsn_container_filter *f, const struct nsn_container *c);
 
 /**
  * Narrow @p scan in place to what @p f selects: in each namespace, the sockets
  * attributed (nsn_sock_containers()) to a matching container; namespaces with neither
- * a matching container nor a matching socket are dropped (and freed). Namespaces
- * that failed to dump are kept only if a container in them matches.
+ * a matching container nor a matching socket are dropped: moved behind n_netns
+ * (n_netns_hidden), freed by nsn_scan_free(). A namespace with a matching container
+ * stays even with no socket left (its routes and interfaces are the pod's).
+ * @return 0, or -ENOMEM with the scan unchanged.
  */
-void nsn_scan_filter_containers(struct nsn_scan *scan, const struct nsn_container_filter *f);
+int nsn_scan_filter_containers(struct nsn_scan *scan, const struct nsn_container_filter *f);
 
 /** The short form of a container id that docker, podman and crictl print (12 characters). */
 #define NSN_CONTAINER_SHORT_ID 12

@@ -279,8 +279,8 @@ struct nsn_netns {
 	size_t n_links;
 	struct nsn_counter *counters; /**< with NSN_GATHER_COUNTERS: snmp, netstat, snmp6 order */
 	size_t n_counters;
-	/** With NSN_GATHER_CONTAINERS: the containers with processes in it, by runtime
-	 * then id (sandboxes first within a pod). */
+	/** With NSN_GATHER_CONTAINERS: the containers with processes in it, by pod
+	 * (namespace, name; sandbox first), then container name, then id. */
 	struct nsn_netns_container *containers;
 	size_t n_containers;
 	void *priv;     /**< gatherer-private (candidate paths, arena) */
@@ -336,9 +336,10 @@ size_t nsn_procmap_lookup(const struct nsn_procmap *map, uint32_t inode,
 /**
  * The containers a socket belongs to: those of the processes holding it when the
  * process map knows them (a socket of a hostNetwork pod's process in the host
- * namespace belongs to that pod only); for a socket with no known holder, every
- * container of its namespace, except in the host namespace (host sockets are never
- * copied into the pods that share it). Writes at most @p max pointers (distinct).
+ * namespace belongs to that pod only); for a socket with no known holder in a
+ * container, every container of its namespace, except in the host namespace (host
+ * sockets are never copied into the pods that share it). Writes at most @p max
+ * distinct pointers (more are not counted).
  * @return how many were written.
  */
 size_t nsn_sock_containers(const struct nsn_scan *scan, const struct nsn_netns *ns,

@@ -31,6 +31,7 @@ TEST(match_each_condition)
 	ASSERT_TRUE(nsn_container_filter_empty(NULL));
 	ASSERT_TRUE(nsn_container_match(&f, &api));
 	ASSERT_TRUE(!nsn_container_match(&f, NULL));
+	ASSERT_TRUE(nsn_container_match(NULL, &api));
 
 	f.pod = "api-7f9c";
 	ASSERT_TRUE(!nsn_container_filter_empty(&f));
@@ -125,14 +126,14 @@ TEST(sock_attribution_rule)
 	/* --pod keeps the pod's namespace; the host namespace (whose hostNetwork pod
 	 * matches) stays, but none of its unattributed sockets do. */
 	struct nsn_container_filter f = {.pod = "api-7f9c"};
-	nsn_scan_filter_containers(&scan, &f);
+	ASSERT_EQ(nsn_scan_filter_containers(&scan, &f), 0);
 	ASSERT_EQ(scan.n_netns, 2);
 	ASSERT_EQ(host->n_socks, 0);
 	ASSERT_EQ(pod->n_socks, 1);
 
 	/* --runtime podman: nothing left; both move behind n_netns and are still freed. */
 	f = (struct nsn_container_filter){.runtime = "podman"};
-	nsn_scan_filter_containers(&scan, &f);
+	ASSERT_EQ(nsn_scan_filter_containers(&scan, &f), 0);
 	ASSERT_EQ(scan.n_netns, 0);
 	ASSERT_EQ(scan.n_netns_hidden, 2);
 	nsn__netns_free(scan.netns[0]);
