@@ -456,7 +456,8 @@ static void list_task_ns(struct nsn__attr *a)
 		a->n_task_ns++;
 	}
 	closedir(d);
-	qsort(a->task_ns, a->n_task_ns, sizeof(*a->task_ns), cmp_str);
+	if (a->n_task_ns > 1)
+		qsort(a->task_ns, a->n_task_ns, sizeof(*a->task_ns), cmp_str);
 }
 
 /* containerd: <run>/containerd/io.containerd.runtime.v2.task/<ns>/<id>/config.json. */
@@ -1010,7 +1011,8 @@ int nsn__attr_finish(struct nsn__attr *a, struct nsn_scan *scan)
 		return -ENOMEM;
 	memcpy(kept, scan->netns, scan->n_netns * sizeof(*kept));
 	qsort(kept, scan->n_netns, sizeof(*kept), cmp_ptr);
-	qsort(a->notes, a->n_notes, sizeof(*a->notes), cmp_note);
+	if (a->n_notes > 1)
+		qsort(a->notes, a->n_notes, sizeof(*a->notes), cmp_note);
 	for (size_t i = 0; i < a->n_notes;) {
 		struct nsn_netns *ns = a->notes[i].ns;
 		size_t j = i, k = 0, groups = 0;
