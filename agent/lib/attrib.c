@@ -29,7 +29,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,21 +124,6 @@ struct nsn__attr {
 };
 
 /* ------------------------------------------------------------------ small helpers */
-
-__attribute__((format(printf, 3, 4))) static bool pathf(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= len) {
-		buf[0] = '\0';
-		return false;
-	}
-	return true;
-}
 
 /* Read a whole file (at most @p max bytes) into a->buf. 0, -E2BIG or -errno. */
 static int slurp(struct nsn__attr *a, int dirfd, const char *path, size_t max, size_t *ret_len)
@@ -439,7 +423,7 @@ static void list_task_ns(struct nsn__attr *a)
 	struct dirent *e;
 
 	a->listed_tasks = true;
-	if (!pathf(path, sizeof(path), "%s/containerd/io.containerd.runtime.v2.task", a->run))
+	if (!nsn__pathf(path, sizeof(path), "%s/containerd/io.containerd.runtime.v2.task", a->run))
 		return;
 	d = opendir(path);
 	if (!d)
@@ -468,7 +452,7 @@ static int from_containerd_dirs(struct nsn__attr *a, struct cent *c)
 	if (!a->listed_tasks)
 		list_task_ns(a);
 	for (size_t i = 0; i < a->n_task_ns; i++) {
-		if (!pathf(path, sizeof(path), "%s/containerd/io.containerd.runtime.v2.task/%s/%s/config.json",
+		if (!nsn__pathf(path, sizeof(path), "%s/containerd/io.containerd.runtime.v2.task/%s/%s/config.json",
 			   a->run, a->task_ns[i], c->id))
 			continue;
 		int r = read_bundle(a, c, AT_FDCWD, path, host_path(a, path));
@@ -487,7 +471,7 @@ static void storage_names(struct nsn__attr *a, struct cent *c, const char *bundl
 	char path[PATH_MAX], name[256];
 	size_t len;
 
-	if (c->name || !pathf(path, sizeof(path), "%s/../../containers.json", bundle_dir))
+	if (c->name || !nsn__pathf(path, sizeof(path), "%s/../../containers.json", bundle_dir))
 		return;
 	if (slurp(a, AT_FDCWD, path, NSN_RUNTIME_JSON_MAX, &len) < 0)
 		return;
@@ -502,8 +486,8 @@ static int from_bundle_dir(struct nsn__attr *a, struct cent *c, const char *host
 	char path[PATH_MAX], dir[PATH_MAX];
 	int r;
 
-	if (host_dir[0] != '/' || !pathf(dir, sizeof(dir), "%s%s", a->root, host_dir) ||
-	    !pathf(path, sizeof(path), "%s/config.json", dir))
+	if (host_dir[0] != '/' || !nsn__pathf(dir, sizeof(dir), "%s%s", a->root, host_dir) ||
+	    !nsn__pathf(path, sizeof(path), "%s/config.json", dir))
 		return 0;
 	r = read_bundle(a, c, AT_FDCWD, path, host_path(a, path));
 	if (r > 0 && storage) {
@@ -522,7 +506,7 @@ static int from_storage_dirs(struct nsn__attr *a, struct cent *c)
 	char dir[PATH_MAX];
 
 	for (size_t i = 0; i < NSN_ARRAY_SIZE(roots); i++) {
-		if (!pathf(dir, sizeof(dir), "%s/overlay-containers/%s/userdata", roots[i], c->id))
+		if (!nsn__pathf(dir, sizeof(dir), "%s/overlay-containers/%s/userdata", roots[i], c->id))
 			continue;
 		int r = from_bundle_dir(a, c, dir, true);
 		if (r)
@@ -545,9 +529,9 @@ static bool conmon_bundle(struct nsn__attr *a, pid_t pid, char *ret, size_t size
 		size_t n = strnlen(arg, len - i);
 		bool last = i + n + 1 >= len;
 		if (!last && (strcmp(arg, "-b") == 0 || strcmp(arg, "--bundle") == 0))
-			return pathf(ret, size, "%s", a->buf + i + n + 1);
+			return nsn__pathf(ret, size, "%s", a->buf + i + n + 1);
 		if (strncmp(arg, "--bundle=", 9) == 0)
-			return pathf(ret, size, "%s", arg + 9);
+			return nsn__pathf(ret, size, "%s", arg + 9);
 		i += n + 1;
 	}
 	return false;
@@ -612,7 +596,7 @@ static int from_ancestry(struct nsn__attr *a, struct cent *c, pid_t ppid)
 			/* Its working directory is the bundle of the container (or pod sandbox)
 			 * it was started for; the pod's other bundles are its siblings. */
 			ssize_t n;
-			pathf(path, sizeof(path), "%d/cwd", (int)ppid);
+			nsn__pathf(path, sizeof(path), "%d/cwd", (int)ppid);
 			n = readlinkat(a->procfd, path, link, sizeof(link) - 1);
 			if (n <= 0 || (size_t)n >= sizeof(link) - 1)
 				return 0;
@@ -622,8 +606,8 @@ static int from_ancestry(struct nsn__attr *a, struct cent *c, pid_t ppid)
 				return 0;
 			*slash = '\0';
 			char host[PATH_MAX];
-			if (!pathf(path, sizeof(path), "%d/cwd/../%s/config.json", (int)ppid, c->id) ||
-			    !pathf(host, sizeof(host), "%s/%s/config.json", link, c->id))
+			if (!nsn__pathf(path, sizeof(path), "%d/cwd/../%s/config.json", (int)ppid, c->id) ||
+			    !nsn__pathf(host, sizeof(host), "%s/%s/config.json", link, c->id))
 				return 0;
 			int r = read_bundle(a, c, a->procfd, path, host);
 			if (r > 0 && !c->runtime) {
@@ -654,7 +638,7 @@ static int from_runc_state(struct nsn__attr *a, struct cent *c)
 	int r;
 
 	for (size_t i = 0; i < NSN_ARRAY_SIZE(states); i++) {
-		if (!pathf(path, sizeof(path), "%s/%s/%s/%s", a->run, states[i].dir, c->id, states[i].file))
+		if (!nsn__pathf(path, sizeof(path), "%s/%s/%s/%s", a->run, states[i].dir, c->id, states[i].file))
 			continue;
 		r = slurp(a, AT_FDCWD, path, NSN_RUNTIME_JSON_MAX, &len);
 		if (r < 0)
@@ -677,7 +661,7 @@ static void docker_name(struct nsn__attr *a, struct cent *c)
 	char path[PATH_MAX], name[256];
 	size_t len;
 
-	if (!pathf(path, sizeof(path), "%s/var/lib/docker/containers/%s/config.v2.json", a->root, c->id) ||
+	if (!nsn__pathf(path, sizeof(path), "%s/var/lib/docker/containers/%s/config.v2.json", a->root, c->id) ||
 	    slurp(a, AT_FDCWD, path, NSN_RUNTIME_JSON_MAX, &len) < 0)
 		return;
 	a->stats.bundle_reads++;
@@ -692,7 +676,7 @@ static void list_podlogs(struct nsn__attr *a)
 	struct dirent *e;
 
 	a->listed_podlogs = true;
-	if (!pathf(path, sizeof(path), "%s/var/log/pods", a->root) || !(d = opendir(path)))
+	if (!nsn__pathf(path, sizeof(path), "%s/var/log/pods", a->root) || !(d = opendir(path)))
 		return;
 	while ((e = readdir(d))) {
 		struct podlog pl;
@@ -715,7 +699,7 @@ static void list_ctrlogs(struct nsn__attr *a)
 	struct dirent *e;
 
 	a->listed_ctrlogs = true;
-	if (!pathf(path, sizeof(path), "%s/var/log/containers", a->root) || !(d = opendir(path)))
+	if (!nsn__pathf(path, sizeof(path), "%s/var/log/containers", a->root) || !(d = opendir(path)))
 		return;
 	while ((e = readdir(d))) {
 		struct ctrlog cl;
@@ -799,11 +783,11 @@ int nsn__attr_begin(const struct nsn_gather_opts *opts, const char *proc, const 
 	if (!a)
 		return -ENOMEM;
 	/* "/" and "/host/" become "" and "/host": paths below are appended with a '/'. */
-	pathf(a->root, sizeof(a->root), "%s", root);
+	nsn__pathf(a->root, sizeof(a->root), "%s", root);
 	for (size_t n = strlen(a->root); n > 0 && a->root[n - 1] == '/'; n--)
 		a->root[n - 1] = '\0';
-	pathf(a->proc, sizeof(a->proc), "%s", proc);
-	pathf(a->run, sizeof(a->run), "%s/run", run_root);
+	nsn__pathf(a->proc, sizeof(a->proc), "%s", proc);
+	nsn__pathf(a->run, sizeof(a->run), "%s/run", run_root);
 	a->procfd = open(a->proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (a->procfd < 0) {
 		int e = -errno;

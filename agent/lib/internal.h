@@ -52,6 +52,10 @@ struct nsn_sock *nsn__netns_push_sock(struct nsn_netns *ns);
 /* Give back the slack of the doubling growth once a namespace is dumped. */
 void nsn__netns_trim_socks(struct nsn_netns *ns);
 
+/* snprintf for paths: a path that does not fit is cut to "" (so that it names nothing
+ * rather than another file) and false is returned. */
+bool nsn__pathf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Append a formatted warning line to the scan (caller's thread only). */
 int nsn__scan_warn(struct nsn_scan *scan, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

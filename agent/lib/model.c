@@ -251,6 +251,21 @@ int nsn__scan_warn(struct nsn_scan *scan, const char *fmt, ...)
 	return 0;
 }
 
+bool nsn__pathf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len) {
+		buf[0] = '\0';
+		return false;
+	}
+	return true;
+}
+
 void nsn_scan_free(struct nsn_scan *scan)
 {
 	if (!scan)

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,20 +91,6 @@ struct discover_ctx {
 	uint64_t want_dev, want_ino;
 };
 
-/* snprintf for paths: a path that does not fit is cut to "" so that it matches
- * nothing, rather than silently naming another file. */
-__attribute__((format(printf, 3, 4))) static void pathf(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= len)
-		buf[0] = '\0';
-}
-
 static int is_pid(const char *s)
 {
 	if (!*s)
@@ -154,7 +139,7 @@ static int scan_named_dir(struct discover_ctx *c, const char *dir, int by_path)
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
-		pathf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		nsn__pathf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		r = add_named(c, path, by_path ? path : e->d_name);
 		if (r < 0)
 			break;
@@ -200,7 +185,7 @@ static int scan_mountinfo(struct discover_ctx *c)
 	FILE *f;
 	int r = 0;
 
-	pathf(path, sizeof(path), "%s/self/mountinfo", c->proc);
+	nsn__pathf(path, sizeof(path), "%s/self/mountinfo", c->proc);
 	f = fopen(path, "re");
 	if (!f)
 		return 0;
@@ -246,7 +231,7 @@ static int scan_tasks(struct discover_ctx *c, struct nsn__attr *attr)
 			continue;
 		pid = (pid_t)atoi(pe->d_name);
 		struct nsn__attr_proc *ap = attr ? nsn__attr_proc(attr, pid) : NULL;
-		pathf(path, sizeof(path), "%s/%s/task", c->proc, pe->d_name);
+		nsn__pathf(path, sizeof(path), "%s/%s/task", c->proc, pe->d_name);
 		/* Threads may have entered other namespaces than their leader: look at each. */
 		tasks = opendir(path);
 		if (!tasks)
@@ -258,7 +243,7 @@ static int scan_tasks(struct discover_ctx *c, struct nsn__attr *attr)
 
 			if (!is_pid(te->d_name))
 				continue;
-			pathf(rel, sizeof(rel), "%s/ns/net", te->d_name);
+			nsn__pathf(rel, sizeof(rel), "%s/ns/net", te->d_name);
 			if (fstatat(dirfd(tasks), rel, &st, 0) < 0)
 				continue; /* exited, or a kernel thread we may not look at */
 			r = table_get(&c->table, st.st_dev, st.st_ino, &ns);
@@ -280,7 +265,7 @@ static int scan_tasks(struct discover_ctx *c, struct nsn__attr *attr)
 					break;
 			}
 			if (p->n_paths < NSN__MAX_PATHS) {
-				pathf(path, sizeof(path), "%s/%s/task/%s/ns/net", c->proc,
+				nsn__pathf(path, sizeof(path), "%s/%s/task/%s/ns/net", c->proc,
 					 pe->d_name, te->d_name);
 				nsn__netns_add_path(ns, path, 0);
 			}
@@ -324,11 +309,11 @@ static int cmp_netns(const void *a, const void *b)
 static void target_path(struct discover_ctx *c, const char *t, char *buf, size_t len)
 {
 	if (is_pid(t))
-		pathf(buf, len, "%s/%s/ns/net", c->proc, t);
+		nsn__pathf(buf, len, "%s/%s/ns/net", c->proc, t);
 	else if (strchr(t, '/'))
-		pathf(buf, len, "%s", t);
+		nsn__pathf(buf, len, "%s", t);
 	else
-		pathf(buf, len, "%s/netns/%s", c->run, t);
+		nsn__pathf(buf, len, "%s/netns/%s", c->run, t);
 }
 
 int nsn__discover(const struct nsn_gather_opts *opts, struct nsn__attr *attr, struct nsn_scan *scan)
@@ -339,19 +324,19 @@ int nsn__discover(const struct nsn_gather_opts *opts, struct nsn__attr *attr, st
 	int r;
 
 	c.proc = opts->proc_root;
-	pathf(c.run, sizeof(c.run), "%s/run", opts->run_root);
-	pathf(c.varrun, sizeof(c.varrun), "%s/var/run", opts->run_root);
+	nsn__pathf(c.run, sizeof(c.run), "%s/run", opts->run_root);
+	nsn__pathf(c.varrun, sizeof(c.varrun), "%s/var/run", opts->run_root);
 
-	pathf(path, sizeof(path), "%s/thread-self/ns/net", c.proc);
+	nsn__pathf(path, sizeof(path), "%s/thread-self/ns/net", c.proc);
 	if (stat(path, &c.self) < 0)
 		return -errno;
 	c.nsfs_dev = c.self.st_dev;
 	/* The host's namespace is PID 1's; where PID 1 may not be looked at (a sandboxed
 	 * init), kthreadd's (PID 2): kernel threads always live in the initial namespace. */
-	pathf(path, sizeof(path), "%s/1/ns/net", c.proc);
+	nsn__pathf(path, sizeof(path), "%s/1/ns/net", c.proc);
 	c.have_host = stat(path, &c.host) == 0;
 	if (!c.have_host) {
-		pathf(path, sizeof(path), "%s/2/ns/net", c.proc);
+		nsn__pathf(path, sizeof(path), "%s/2/ns/net", c.proc);
 		c.have_host = stat(path, &c.host) == 0;
 	}
 
@@ -386,14 +371,14 @@ int nsn__discover(const struct nsn_gather_opts *opts, struct nsn__attr *attr, st
 	}
 
 	/* Names are cheap to find (a directory and mountinfo) and matter for every scope. */
-	pathf(path, sizeof(path), "%s/netns", c.run);
+	nsn__pathf(path, sizeof(path), "%s/netns", c.run);
 	r = scan_named_dir(&c, path, 0);
 	if (r >= 0) {
-		pathf(path, sizeof(path), "%s/docker/netns", c.run);
+		nsn__pathf(path, sizeof(path), "%s/docker/netns", c.run);
 		r = scan_named_dir(&c, path, 1);
 	}
 	if (r >= 0 && !same_dir(c.run, c.varrun)) {
-		pathf(path, sizeof(path), "%s/docker/netns", c.varrun);
+		nsn__pathf(path, sizeof(path), "%s/docker/netns", c.varrun);
 		r = scan_named_dir(&c, path, 1);
 	}
 	if (r < 0)
@@ -419,7 +404,7 @@ int nsn__discover(const struct nsn_gather_opts *opts, struct nsn__attr *attr, st
 		r = table_get(&c.table, c.host.st_dev, c.host.st_ino, &ns);
 		if (r < 0)
 			goto out;
-		pathf(path, sizeof(path), "%s/2/ns/net", c.proc);
+		nsn__pathf(path, sizeof(path), "%s/2/ns/net", c.proc);
 		nsn__netns_add_path(ns, path, 0);
 	}
 
