@@ -926,13 +926,6 @@ static struct nsn_container *copy_out(const struct cent *c)
 	return o;
 }
 
-static int cmp_ptr(const void *x, const void *y)
-{
-	const void *a = *(const void *const *)x, *b = *(const void *const *)y;
-
-	return (a > b) - (a < b);
-}
-
 static int cmp_note(const void *x, const void *y)
 {
 	const struct note *a = x, *b = y;
@@ -988,13 +981,8 @@ int nsn__attr_finish(struct nsn__attr *a, struct nsn_scan *scan)
 	}
 	a->stats.containers = scan->n_containers;
 
-	/* Per namespace: each container with its lowest pid and process count. Discovery
-	 * walked every process whatever the scope; namespaces out of scope are gone. */
-	struct nsn_netns **kept = malloc((scan->n_netns ? scan->n_netns : 1) * sizeof(*kept));
-	if (!kept)
-		return -ENOMEM;
-	memcpy(kept, scan->netns, scan->n_netns * sizeof(*kept));
-	qsort(kept, scan->n_netns, sizeof(*kept), cmp_ptr);
+	/* Per namespace: each container with its lowest pid and process count (discovery
+	 * noted only namespaces in scope). */
 	if (a->n_notes > 1)
 		qsort(a->notes, a->n_notes, sizeof(*a->notes), cmp_note);
 	for (size_t i = 0; i < a->n_notes;) {
@@ -1002,15 +990,9 @@ int nsn__attr_finish(struct nsn__attr *a, struct nsn_scan *scan)
 		size_t j = i, k = 0, groups = 0;
 		for (; j < a->n_notes && a->notes[j].ns == ns; j++)
 			groups += j == i || a->notes[j].c != a->notes[j - 1].c;
-		if (!bsearch(&ns, kept, scan->n_netns, sizeof(*kept), cmp_ptr)) {
-			i = j;
-			continue;
-		}
 		ns->containers = calloc(groups, sizeof(*ns->containers));
-		if (!ns->containers) {
-			free(kept);
+		if (!ns->containers)
 			return -ENOMEM;
-		}
 		for (size_t x = i; x < j; x++) {
 			if (x == i || a->notes[x].c != a->notes[x - 1].c)
 				ns->containers[k++] = (struct nsn_netns_container){a->notes[x].c->out, a->notes[x].pid, 0};
@@ -1020,7 +1002,6 @@ int nsn__attr_finish(struct nsn__attr *a, struct nsn_scan *scan)
 		qsort(ns->containers, k, sizeof(*ns->containers), cmp_nc);
 		i = j;
 	}
-	free(kept);
 	scan->attr = a->stats;
 	scan->attr_ms = a->ms;
 	return 0;
@@ -1033,9 +1014,8 @@ static int cmp_pid(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
-size_t nsn__attr_ambiguous_pids(const struct nsn__attr *a, const struct nsn_scan *scan, pid_t **ret)
+size_t nsn__attr_ambiguous_pids(const struct nsn__attr *a, pid_t **ret)
 {
-	(void)scan;
 	pid_t *pids;
 	size_t n = 0;
 

@@ -483,7 +483,7 @@ int nsn_gather(const struct nsn_gather_opts *in, struct nsn_scan **ret_scan)
 		 * namespace alone cannot place (hostNetwork pods, shared namespaces). */
 		double tp = nsn__now_ms();
 		pid_t *pids;
-		size_t n = nsn__attr_ambiguous_pids(attr, scan, &pids);
+		size_t n = nsn__attr_ambiguous_pids(attr, &pids);
 		if (n > 0) {
 			r = nsn__procmap_build(opts->proc_root, attr, pids, n, &scan->procs);
 			if (r < 0)

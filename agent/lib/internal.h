@@ -139,7 +139,7 @@ void nsn__attr_end(struct nsn__attr *a);
 /* The processes whose sockets attribution cannot place by namespace alone: container
  * processes in the host namespace (hostNetwork pods) and in namespaces shared by
  * several (non-sandbox) containers. A sorted array (free() it) in *ret; how many. */
-size_t nsn__attr_ambiguous_pids(const struct nsn__attr *a, const struct nsn_scan *scan, pid_t **ret);
+size_t nsn__attr_ambiguous_pids(const struct nsn__attr *a, pid_t **ret);
 
 /* Process map (procmap.c): one pass over <proc_root>/<pid>/fd for every process, or
  * only for @p pids when not NULL; with @p attr, each entry also gets its process's
