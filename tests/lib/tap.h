@@ -66,4 +66,10 @@ extern int tap_asserts;
 		return tap_failed ? 1 : 0;                                               \
 	}
 #define CASE(fn) {#fn, fn}
+
+/* An exact-size heap copy of @p len bytes: no terminating NUL for a parser to lean on. */
+char *tap_dup_exact(const char *s, size_t len);
+/* The whole file @p dir/@p name (heap, not NUL-terminated), its size in *ret_len; NULL
+ * after a TAP_FAIL when it cannot be read or is empty. */
+char *tap_load(const char *dir, const char *name, size_t *ret_len);
 #endif

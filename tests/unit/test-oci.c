@@ -19,57 +19,20 @@
 #define SBX_CRIO "3e9d0b1f6a4c47e28b5d9f0a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a7c90"
 #define UID_CRIO "d2b7e4c1-9f3a-4b6d-8e2f-7a1c5b9d3e0f"
 
-/* An exact-size copy: no terminating NUL for the parser to lean on. */
-static char *dup_exact(const char *s, size_t len)
-{
-	char *p = malloc(len ? len : 1);
-
-	if (p && len)
-		memcpy(p, s, len);
-	return p;
-}
-
 static int parse_str(const char *s, struct nsn__oci_info *ret)
 {
 	size_t len = strlen(s);
-	char *p = dup_exact(s, len);
+	char *p = tap_dup_exact(s, len);
 	int r = nsn__oci_parse(p, len, ret);
 
 	free(p);
 	return r;
 }
 
-static char *load(const char *name, size_t *ret_len)
-{
-	char path[512];
-	FILE *f;
-	long n;
-	char *p = NULL;
-
-	snprintf(path, sizeof(path), "%s/%s", NSN_OCI_FIXTURES, name);
-	f = fopen(path, "rb");
-	if (!f) {
-		TAP_FAIL("cannot open %s", path);
-		return NULL;
-	}
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0) {
-		p = malloc((size_t)n);
-		if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
-			free(p);
-			p = NULL;
-		}
-		*ret_len = (size_t)n;
-	}
-	fclose(f);
-	if (!p)
-		TAP_FAIL("cannot read %s", path);
-	return p;
-}
-
 static int parse_fixture(const char *name, struct nsn__oci_info *ret)
 {
 	size_t len = 0;
-	char *p = load(name, &len);
+	char *p = tap_load(NSN_OCI_FIXTURES, name, &len);
 	int r;
 
 	if (!p)
@@ -441,12 +404,12 @@ TEST(malformed)
 	}
 	/* Bytes the tokener stops short of, here a NUL after the object. */
 	static const char nul[] = "{}\0";
-	char *p = dup_exact(nul, 3);
+	char *p = tap_dup_exact(nul, 3);
 
 	ASSERT_EQ(nsn__oci_parse(p, 3, &i), -EINVAL);
 	ASSERT_EQ(nsn__oci_parse(p, 2, &i), 0);
 	free(p);
-	p = dup_exact("{\0}", 3);
+	p = tap_dup_exact("{\0}", 3);
 	ASSERT_EQ(nsn__oci_parse(p, 3, &i), -EINVAL);
 	free(p);
 
@@ -467,7 +430,7 @@ TEST(non_object)
 TEST(bad_args)
 {
 	struct nsn__oci_info i;
-	char *p = dup_exact("{}", 2);
+	char *p = tap_dup_exact("{}", 2);
 
 	ASSERT_EQ(nsn__oci_parse(p, 2, NULL), -EINVAL);
 	ASSERT_EQ(nsn__oci_parse(NULL, 0, &i), -EINVAL);
@@ -489,7 +452,7 @@ TEST(truncated)
 
 	for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
 		size_t len = 0, end, wrong = 0;
-		char *doc = load(files[k], &len);
+		char *doc = tap_load(NSN_OCI_FIXTURES, files[k], &len);
 		struct nsn__oci_info i;
 		int full;
 
@@ -501,7 +464,7 @@ TEST(truncated)
 		while (end > 0 && doc[end - 1] != '}')
 			end--;
 		for (size_t n = 1; n < len; n++) {
-			char *p = dup_exact(doc, n);
+			char *p = tap_dup_exact(doc, n);
 			int r = nsn__oci_parse(p, n, &i);
 
 			if (r != (n < end ? -EINVAL : full)) {

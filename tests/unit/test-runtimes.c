@@ -38,20 +38,10 @@ static int call(enum kind k, const char *p, size_t len, char *ret, size_t size)
 	}
 }
 
-/* An exact-size copy: no terminating NUL for the parser to lean on. */
-static char *dup_exact(const char *s, size_t len)
-{
-	char *p = malloc(len ? len : 1);
-
-	if (p && len)
-		memcpy(p, s, len);
-	return p;
-}
-
 static int str_call(enum kind k, const char *s, char *ret, size_t size)
 {
 	size_t len = strlen(s);
-	char *p = dup_exact(s, len);
+	char *p = tap_dup_exact(s, len);
 	int r = call(k, p, len, ret, size);
 
 	free(p);
@@ -71,38 +61,11 @@ static int docker_str(const char *s, char *ret, size_t size)
 static int storage_str(const char *s, const char *id, char *ret, size_t size)
 {
 	size_t len = strlen(s);
-	char *p = dup_exact(s, len);
+	char *p = tap_dup_exact(s, len);
 	int r = nsn__storage_names(p, len, id, ret, size);
 
 	free(p);
 	return r;
-}
-
-static char *load(const char *name, size_t *ret_len)
-{
-	char path[512];
-	FILE *f;
-	long n;
-	char *p = NULL;
-
-	snprintf(path, sizeof(path), "%s/%s", NSN_RUNTIME_FIXTURES, name);
-	f = fopen(path, "rb");
-	if (!f) {
-		TAP_FAIL("cannot open %s", path);
-		return NULL;
-	}
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0) {
-		p = malloc((size_t)n);
-		if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
-			free(p);
-			p = NULL;
-		}
-		*ret_len = (size_t)n;
-	}
-	fclose(f);
-	if (!p)
-		TAP_FAIL("cannot read %s", path);
-	return p;
 }
 
 static void fill(char *buf, char c, size_t n)
@@ -114,7 +77,7 @@ static void fill(char *buf, char c, size_t n)
 TEST(runc_fixture)
 {
 	size_t len = 0;
-	char *doc = load("runc-state.json", &len);
+	char *doc = tap_load(NSN_RUNTIME_FIXTURES, "runc-state.json", &len);
 	char ret[256];
 
 	if (!doc)
@@ -133,7 +96,7 @@ TEST(runc_fixture)
 TEST(crun_fixture)
 {
 	size_t len = 0;
-	char *doc = load("crun-status.json", &len);
+	char *doc = tap_load(NSN_RUNTIME_FIXTURES, "crun-status.json", &len);
 	char ret[256];
 
 	if (!doc)
@@ -260,7 +223,7 @@ TEST(runc_long_path)
 TEST(storage_fixture)
 {
 	size_t len = 0;
-	char *doc = load("storage-containers.json", &len);
+	char *doc = tap_load(NSN_RUNTIME_FIXTURES, "storage-containers.json", &len);
 	char ret[64];
 
 	if (!doc)
@@ -379,7 +342,7 @@ TEST(storage_missing)
 TEST(docker_fixture)
 {
 	size_t len = 0;
-	char *doc = load("docker-config.v2.json", &len);
+	char *doc = tap_load(NSN_RUNTIME_FIXTURES, "docker-config.v2.json", &len);
 	char ret[64];
 
 	if (!doc)
@@ -499,14 +462,14 @@ TEST(malformed)
 		  -EINVAL);
 
 	/* Bytes the tokener stops short of, here a NUL after the value. */
-	char *p = dup_exact("{\"Name\":\"/a\"}\0", 14);
+	char *p = tap_dup_exact("{\"Name\":\"/a\"}\0", 14);
 
 	ASSERT_EQ(nsn__docker_name(p, 14, ret, sizeof(ret)), -EINVAL);
 	ASSERT_STREQ(ret, "");
 	ASSERT_EQ(nsn__docker_name(p, 13, ret, sizeof(ret)), 0);
 	ASSERT_STREQ(ret, "a");
 	free(p);
-	p = dup_exact("[]\0", 3);
+	p = tap_dup_exact("[]\0", 3);
 	ASSERT_EQ(nsn__storage_names(p, 3, PODMAN_A, ret, sizeof(ret)), -EINVAL);
 	ASSERT_EQ(nsn__storage_names(p, 2, PODMAN_A, ret, sizeof(ret)), -ENOENT);
 	free(p);
@@ -531,7 +494,7 @@ TEST(truncated)
 
 	for (size_t k = 0; k < sizeof(fx) / sizeof(fx[0]); k++) {
 		size_t len = 0, end, wrong = 0;
-		char *doc = load(fx[k].file, &len);
+		char *doc = tap_load(NSN_RUNTIME_FIXTURES, fx[k].file, &len);
 		char ret[256];
 		int full;
 
@@ -543,7 +506,7 @@ TEST(truncated)
 		while (end > 0 && doc[end - 1] != '}' && doc[end - 1] != ']')
 			end--;
 		for (size_t n = 1; n < len; n++) {
-			char *p = dup_exact(doc, n);
+			char *p = tap_dup_exact(doc, n);
 			int r;
 
 			memset(ret, 'x', sizeof(ret));
@@ -643,8 +606,8 @@ TEST(size_limit)
 
 TEST(bad_args)
 {
-	char *p = dup_exact("{\"Name\":\"/a\",\"bundle\":\"/b\"}", 27);
-	char *a = dup_exact("[{\"id\":\"x\",\"names\":[\"n\"]}]", 26);
+	char *p = tap_dup_exact("{\"Name\":\"/a\",\"bundle\":\"/b\"}", 27);
+	char *a = tap_dup_exact("[{\"id\":\"x\",\"names\":[\"n\"]}]", 26);
 	char ret[16];
 
 	for (int k = 0; k < KINDS; k++) {
