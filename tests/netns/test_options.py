@@ -144,13 +144,20 @@ def main():
     # 6. Repeated scans hold no descriptors: the fd count of a continuous run stays
     #    flat (state listening once leaked the /proc/net/raw descriptors it skipped).
     c = subprocess.Popen([binary, "-N", ns, "-c", "0.05", "state", "listening"], stdout=subprocess.DEVNULL)
+    #    A sample can land mid-scan and see that scan's own sockets, so each window
+    #    keeps its minimum (the idle count between scans); a leak of even one fd per
+    #    scan would raise the second window's minimum by ~15.
     counts = []
     for _ in range(2):
-        time.sleep(0.8)
-        counts.append(len(os.listdir("/proc/%d/fd" % c.pid)))
+        time.sleep(0.5)
+        window = []
+        for _ in range(20):
+            window.append(len(os.listdir("/proc/%d/fd" % c.pid)))
+            time.sleep(0.01)
+        counts.append(min(window))
     c.kill()
     c.wait()
-    rep.check(counts[0] == counts[1] and counts[0] < 16, "-c: open fds grew: %s" % counts)
+    rep.check(counts[1] <= counts[0] and counts[0] < 16, "-c: open fds grew: idle minimum %s" % counts)
     rep.finish()
 
 
