@@ -241,6 +241,8 @@ static void netns(struct json *j, const struct cli_opts *o, const struct nsn_sca
 	json_u64(j, ns->inode);
 	json_key(j, "dev");
 	json_u64(j, ns->dev);
+	json_key(j, "cookie");
+	json_u64(j, ns->cookie);
 	json_key(j, "names");
 	json_begin_arr(j);
 	for (size_t i = 0; i < ns->n_names; i++)

@@ -122,6 +122,27 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+/* The namespace cookie identifies the namespace the calling thread is in for the whole
+ * boot, where an inode may be reused; receivers key on it. Kernels before 5.14 do not
+ * have it: 0, and receivers fall back to the inode. */
+static uint64_t netns_cookie(void)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0 || len != sizeof(cookie))
+		cookie = 0;
+	close(fd);
+	return cookie;
+}
+
 static int dump_one(const struct pool *pool, struct nsn__dumper *d, int self_fd, struct nsn_netns *ns)
 {
 	const struct nsn_gather_opts *o = pool->opts;
@@ -129,6 +150,7 @@ static int dump_one(const struct pool *pool, struct nsn__dumper *d, int self_fd,
 	int nsfd, r;
 
 	if (ns->current) {
+		ns->cookie = netns_cookie();
 		r = open_inside(pool, &fds);
 	} else {
 		nsfd = open_netns(ns);
@@ -143,6 +165,7 @@ static int dump_one(const struct pool *pool, struct nsn__dumper *d, int self_fd,
 			return r;
 		}
 		close(nsfd);
+		ns->cookie = netns_cookie();
 		r = open_inside(pool, &fds);
 		if (setns(self_fd, CLONE_NEWNET) < 0)
 			abort();

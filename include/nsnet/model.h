@@ -262,6 +262,9 @@ struct nsn_proc_ref {
 struct nsn_netns {
 	uint64_t dev;   /**< nsfs device of the namespace file */
 	uint64_t inode; /**< namespace inode (what `ip netns identify` and ls -L /proc/X/ns/net show) */
+	/** SO_NETNS_COOKIE: unique for the boot and never reused, unlike the inode; 0 when
+	 * the kernel lacks it (< 5.14) or the namespace could not be entered */
+	uint64_t cookie;
 	bool host;      /**< the namespace of PID 1 */
 	bool current;   /**< the namespace the gatherer itself runs in */
 	char **names;   /**< NULL-terminated list of names: /run/netns/NAME as NAME, other bind mounts by path */
