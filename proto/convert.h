@@ -27,6 +27,8 @@ struct nsn_pb_arena;
 
 /** A new, empty arena; NULL on ENOMEM. */
 struct nsn_pb_arena *nsn_pb_arena_new(void);
+/** @p size zeroed bytes, aligned for any type, valid until the next reset; NULL on ENOMEM. */
+void *nsn_pb_arena_alloc(struct nsn_pb_arena *a, size_t size);
 /** Release everything allocated since the last reset; keeps one chunk for reuse. */
 void nsn_pb_arena_reset(struct nsn_pb_arena *a);
 /** Free the arena. NULL-safe. */

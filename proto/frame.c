@@ -69,14 +69,23 @@ int nsn_frame_reader_feed(struct nsn_frame_reader *r, const void *data, size_t l
 			r->off = 0;
 		}
 		if (r->cap - r->len < len) {
+			size_t need, frame = (size_t)r->max + NSN_FRAME_HDR;
 			size_t want = r->cap ? r->cap : 4096;
 			uint8_t *nb;
 
-			while (want - r->len < len) {
+			if (len > SIZE_MAX - r->len)
+				return -ENOMEM;
+			need = r->len + len;
+			while (want < need) {
 				if (want > SIZE_MAX / 2)
 					return -ENOMEM;
 				want *= 2;
 			}
+			/* Doubling keeps byte-by-byte feeds linear, but must not overshoot the
+			 * largest legal frame: a 16 MiB frame would otherwise cost 32 MiB. Past
+			 * that, only this call's own bytes can make the buffer larger. */
+			if (want > frame)
+				want = need > frame ? need : frame;
 			nb = realloc(r->buf, want);
 			if (!nb)
 				return -ENOMEM;

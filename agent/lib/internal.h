@@ -147,6 +147,15 @@ size_t nsn__attr_ambiguous_pids(const struct nsn__attr *a, pid_t **ret);
 int nsn__procmap_build(const char *proc_root, const struct nsn__attr *attr, const pid_t *pids,
 		       size_t n_pids, struct nsn_procmap **ret_map);
 void nsn__procmap_free(struct nsn_procmap *map);
+/* A map built by hand (from a peer's messages): nsn__procmap_new(), then
+ * nsn__procmap_add() per (socket inode, process, fd), then nsn__procmap_seal() sorts it
+ * and drops repeated (inode, pid, fd) entries; lookups are valid only after the seal.
+ * new returns NULL on ENOMEM; add and seal return 0 or -ENOMEM. @p comm is truncated to
+ * 15 bytes; @p container is not owned by the map. */
+struct nsn_procmap *nsn__procmap_new(void);
+int nsn__procmap_add(struct nsn_procmap *map, uint32_t inode, pid_t pid, int fd, const char *comm,
+		     const struct nsn_container *container);
+int nsn__procmap_seal(struct nsn_procmap *map);
 
 /* Monotonic milliseconds. */
 double nsn__now_ms(void);

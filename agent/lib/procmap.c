@@ -147,19 +147,45 @@ int nsn__procmap_build(const char *proc_root, const struct nsn__attr *attr, cons
 			break;
 	}
 	closedir(d);
+	if (r >= 0)
+		r = nsn__procmap_seal(m);
 	if (r < 0) {
 		nsn__procmap_free(m);
 		return r;
 	}
+	*ret_map = m;
+	return 0;
+}
+
+struct nsn_procmap *nsn__procmap_new(void)
+{
+	return calloc(1, sizeof(struct nsn_procmap));
+}
+
+int nsn__procmap_add(struct nsn_procmap *m, uint32_t inode, pid_t pid, int fd, const char *comm,
+		     const struct nsn_container *container)
+{
+	return push(m, inode, pid, fd, comm, container);
+}
+
+int nsn__procmap_seal(struct nsn_procmap *m)
+{
+	struct nsn_proc_ref *refs;
+	size_t k = 0;
+
 	qsort(m->e, m->n, sizeof(*m->e), cmp_entry);
-	m->refs = malloc((m->n ? m->n : 1) * sizeof(*m->refs));
-	if (!m->refs) {
-		nsn__procmap_free(m);
+	/* A /proc walk lists each descriptor once, but a map rebuilt from a peer's
+	 * messages may name one (inode, pid, fd) twice: lookups must not show it twice. */
+	for (size_t i = 0; i < m->n; i++)
+		if (k == 0 || cmp_entry(&m->e[k - 1], &m->e[i]) != 0)
+			m->e[k++] = m->e[i];
+	m->n = k;
+	refs = realloc(m->refs, (m->n ? m->n : 1) * sizeof(*refs));
+	if (!refs)
 		return -ENOMEM;
-	}
+	m->refs = refs;
 	for (size_t i = 0; i < m->n; i++)
 		m->refs[i] = m->e[i].ref;
-	*ret_map = m;
 	return 0;
 }
 
