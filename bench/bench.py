@@ -19,6 +19,7 @@ import json
 import os
 import resource
 import statistics
+import signal
 import subprocess
 import sys
 import time
@@ -64,11 +65,55 @@ def attribution_scans(nsnetstat):
     return docs[0], docs[2]
 
 
+def agent_budget(agent, secs, interval=10.0):
+    """Run nsnet-agent for secs against a file (--output): average CPU after the first
+    scan, peak RSS, bytes of the full snapshot and of each idle interval."""
+    out = "/tmp/nsn-bench-agent.bin"
+    log = open("/tmp/nsn-bench-agent.log", "w+")
+    p = subprocess.Popen([agent, "--output", out, "--interval", str(interval), "--node", "bench"],
+                         stderr=log, stdout=subprocess.DEVNULL)
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu():
+        with open("/proc/%d/stat" % p.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    # The first scan (and its full snapshot) happens at once; steady state after it.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        log.seek(0)
+        if "event=sent scan=1 " in log.read():
+            break
+        time.sleep(0.05)
+    c0, t0 = cpu(), time.monotonic()
+    time.sleep(secs)
+    c1, t1 = cpu(), time.monotonic()
+    with open("/proc/%d/status" % p.pid) as f:
+        hwm = next(int(x.split()[1]) for x in f if x.startswith("VmHWM"))
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=10)
+    log.seek(0)
+    sent = [dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+            for line in log if "event=sent " in line]
+    scan = [line for line in open("/tmp/nsn-bench-agent.log") if "event=scan " in line]
+    full = next(x for x in sent if x["full"] == "1")
+    idle = [int(x["bytes"]) for x in sent if x["full"] == "0"]
+    socks = int(full["sockets_added"])
+    first_ms = float(scan[0].split("ms=")[1]) if scan else 0.0
+    return {"cpu_pct": 100.0 * (c1 - c0) / (t1 - t0), "rss_mb": hwm / 1024.0,
+            "full_bytes": int(full["bytes"]), "sockets": socks,
+            "idle_bytes": max(idle) if idle else 0, "idle_n": len(idle), "first_ms": first_ms}
+
+
 def main():
     if os.geteuid() != 0:
         print("bench: needs root (namespaces)", file=sys.stderr)
         return 77
     nsnetstat = os.path.abspath(sys.argv[1])
+    agent = next((a.split("=", 1)[1] for a in sys.argv[2:] if a.startswith("--agent=")), None)
+    sys.argv = [a for a in sys.argv if not a.startswith("--agent=")]
+    agent_secs = float(os.environ.get("NSN_BENCH_AGENT_SECS", "60"))
     sizes = sys.argv[2:] or os.environ.get("NSN_BENCH_SIZES", "100x100 1000x100").split()
     results = []
     for size in sizes:
@@ -124,6 +169,14 @@ def main():
                 f" ({first['cgroup_reads']} cgroup + {first['bundle_reads']} runtime files read),"
                 f" cached rescan {cached['ms']:.1f} ms ({cached['cgroup_reads']} cgroup reads)",
             ]
+            if agent:
+                b = agent_budget(agent, agent_secs)
+                lines.append(
+                    f"H  nsnet-agent, 10 s interval, {agent_secs:.0f} s idle: CPU {b['cpu_pct']:.2f}% of a core"
+                    f" (target < 2%), peak RSS {b['rss_mb']:.1f} MB (target < 32 MB), first scan {b['first_ms']:.0f} ms;"
+                    f" full snapshot {b['full_bytes']} bytes for {b['sockets']} sockets"
+                    f" ({b['full_bytes']/max(b['sockets'], 1):.0f} bytes/socket); idle interval <= {b['idle_bytes']} bytes"
+                    f" = {100.0*b['idle_bytes']/b['full_bytes']:.2f}% of the snapshot (target < 5%, {b['idle_n']} intervals)")
             for line in lines:
                 print(line, flush=True)
             results.append((size, lines))
