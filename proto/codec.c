@@ -3,9 +3,53 @@
  * only up to the buffer it is given, so bounding the buffer bounds the work; what it
  * cannot know is which bodies this protocol version allows, checked here. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "codec.h"
+
+/* protobuf-c keeps unknown fields so that a frame packs again as it came, and it reads
+ * a tag of field number 0 spelled in more than one byte (80 00) as one of them, which
+ * protobuf forbids. Packed again it becomes the single byte 00, which protobuf-c itself
+ * then refuses: a frame relayed or stored that way would poison its next reader. Such a
+ * frame does not decode. The schema has no recursive messages, so neither has this. */
+static bool unknown_fields_valid(const ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+
+	for (unsigned i = 0; i < m->n_unknown_fields; i++)
+		if (m->unknown_fields[i].tag == 0)
+			return false;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *fd = &d->fields[i];
+		const char *base = (const char *)m;
+
+		if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(base + fd->quantifier_offset);
+			ProtobufCMessage *const *v =
+			    *(ProtobufCMessage *const *const *)(base + fd->offset);
+
+			for (size_t j = 0; j < n; j++)
+				if (!unknown_fields_valid(v[j]))
+					return false;
+			continue;
+		}
+		/* The members of a oneof share their storage: only the chosen one is set. */
+		if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)(base + fd->quantifier_offset) != fd->id)
+			continue;
+		{
+			const ProtobufCMessage *sub =
+			    *(ProtobufCMessage *const *)(base + fd->offset);
+
+			if (sub && !unknown_fields_valid(sub))
+				return false;
+		}
+	}
+	return true;
+}
 
 int nsn_wire_unpack(const uint8_t *data, size_t len, size_t max, NsnFrame **ret)
 {
@@ -30,6 +74,10 @@ int nsn_wire_unpack(const uint8_t *data, size_t len, size_t max, NsnFrame **ret)
 	case NSNET__V1__FRAME__BODY_RESPONSE:
 		break;
 	default:
+		nsnet__v1__frame__free_unpacked(f, NULL);
+		return -EBADMSG;
+	}
+	if (!unknown_fields_valid(&f->base)) {
 		nsnet__v1__frame__free_unpacked(f, NULL);
 		return -EBADMSG;
 	}

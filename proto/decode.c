@@ -111,8 +111,8 @@ static struct nsn_container *container_new(const char *id, const Nsnet__V1__Cont
 	if (!o)
 		return NULL;
 	char *p = (char *)(o + 1);
-	const char **dst[] = {&o->id, &o->runtime, &o->name, &o->sandbox_id, &o->pod_uid, &o->pod_name,
-			      &o->pod_namespace, &o->bundle};
+	const char **dst[] = {&o->id,	   &o->runtime,	 &o->name,	    &o->sandbox_id,
+			      &o->pod_uid, &o->pod_name, &o->pod_namespace, &o->bundle};
 	for (size_t i = 0; i < NSN_ARRAY_SIZE(src); i++) {
 		if (!src[i] || !*src[i])
 			continue;
@@ -143,7 +143,8 @@ static int mention(struct mention **v, size_t *n, size_t *cap, const char *id,
 
 /* Every container any namespace lists or any process refers to, once, in scan->containers
  * (by first mention) and in d->known (by id). */
-static int collect_containers(struct decoder *d, const Nsnet__V1__NamespaceSnapshot *const *snaps, size_t n)
+static int collect_containers(struct decoder *d, const Nsnet__V1__NamespaceSnapshot *const *snaps,
+			      size_t n)
 {
 	struct mention *v = NULL;
 	size_t nv = 0, cap = 0;
@@ -151,7 +152,8 @@ static int collect_containers(struct decoder *d, const Nsnet__V1__NamespaceSnaps
 
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		const Nsnet__V1__NamespaceSnapshot *s = snaps[i];
-		if (!s || !arr_ok(s->n_containers, s->containers) || !arr_ok(s->n_sockets, s->sockets))
+		if (!s || !arr_ok(s->n_containers, s->containers) ||
+		    !arr_ok(s->n_sockets, s->sockets))
 			goto bad;
 		for (size_t k = 0; k < s->n_containers && r >= 0; k++) {
 			const Nsnet__V1__NetnsContainer *nc = s->containers[k];
@@ -167,7 +169,8 @@ static int collect_containers(struct decoder *d, const Nsnet__V1__NamespaceSnaps
 				if (!so->procs[j])
 					goto bad;
 				if (so->procs[j]->container_id && *so->procs[j]->container_id)
-					r = mention(&v, &nv, &cap, so->procs[j]->container_id, NULL);
+					r = mention(&v, &nv, &cap, so->procs[j]->container_id,
+						    NULL);
 			}
 		}
 	}
@@ -263,13 +266,15 @@ static int decode_procs(struct decoder *d, const Nsnet__V1__Socket *m, uint32_t 
 			continue;
 		if (!d->procs && !(d->procs = nsn__procmap_new()))
 			return -ENOMEM;
-		if (nsn__procmap_add(d->procs, inode, (pid_t)p->pid, p->fd, comm, lookup(d, p->container_id)) < 0)
+		if (nsn__procmap_add(d->procs, inode, (pid_t)p->pid, p->fd, comm,
+				     lookup(d, p->container_id)) < 0)
 			return -ENOMEM;
 	}
 	return 0;
 }
 
-static int decode_tcp_info(struct nsn__arena *a, const Nsnet__V1__TcpInfo *m, const struct nsn_tcp_info **ret)
+static int decode_tcp_info(struct nsn__arena *a, const Nsnet__V1__TcpInfo *m,
+			   const struct nsn_tcp_info **ret)
 {
 	struct nsn_tcp_info *t;
 	const char *cong = s_or_empty(m->cong);
@@ -304,22 +309,30 @@ static int decode_tcp_info(struct nsn__arena *a, const Nsnet__V1__TcpInfo *m, co
 	return 0;
 }
 
-static int decode_skmem(struct nsn__arena *a, const Nsnet__V1__SkMem *m, const struct nsn_skmem **ret)
+static int decode_skmem(struct nsn__arena *a, const Nsnet__V1__SkMem *m,
+			const struct nsn_skmem **ret)
 {
 	struct nsn_skmem *k = nsn__arena_alloc(a, sizeof(*k));
 
 	if (!k)
 		return -ENOMEM;
 	*k = (struct nsn_skmem){
-		.rmem_alloc = m->rmem_alloc, .rcvbuf = m->rcvbuf, .wmem_alloc = m->wmem_alloc,
-		.sndbuf = m->sndbuf, .fwd_alloc = m->fwd_alloc, .wmem_queued = m->wmem_queued,
-		.optmem = m->optmem, .backlog = m->backlog, .drops = m->drops,
+	    .rmem_alloc = m->rmem_alloc,
+	    .rcvbuf = m->rcvbuf,
+	    .wmem_alloc = m->wmem_alloc,
+	    .sndbuf = m->sndbuf,
+	    .fwd_alloc = m->fwd_alloc,
+	    .wmem_queued = m->wmem_queued,
+	    .optmem = m->optmem,
+	    .backlog = m->backlog,
+	    .drops = m->drops,
 	};
 	*ret = k;
 	return 0;
 }
 
-static int decode_sock(struct decoder *d, struct nsn__arena *a, const Nsnet__V1__Socket *m, struct nsn_sock *s)
+static int decode_sock(struct decoder *d, struct nsn__arena *a, const Nsnet__V1__Socket *m,
+		       struct nsn_sock *s)
 {
 	unsigned proto = (unsigned)m->proto;
 	bool unix_ = m->family == AF_UNIX;
@@ -327,9 +340,10 @@ static int decode_sock(struct decoder *d, struct nsn__arena *a, const Nsnet__V1_
 
 	/* Renderers index tables by proto and state, and read a unix socket's path or an
 	 * inet socket's addresses by proto alone: they must agree with the family. */
-	if (proto >= NSN_PROTO_MAX || !(unix_ || inet_family(m->family)) || unix_ != (proto == NSN_PROTO_UNIX) ||
-	    m->state >= NSN_SS_MAX || m->type > UINT8_MAX || m->v6only < -1 || m->v6only > 1 ||
-	    m->local_port > UINT16_MAX || m->peer_port > UINT16_MAX)
+	if (proto >= NSN_PROTO_MAX || !(unix_ || inet_family(m->family)) ||
+	    unix_ != (proto == NSN_PROTO_UNIX) || m->state >= NSN_SS_MAX || m->type > UINT8_MAX ||
+	    m->v6only < -1 || m->v6only > 1 || m->local_port > UINT16_MAX ||
+	    m->peer_port > UINT16_MAX)
 		return -EBADMSG;
 	s->proto = (uint8_t)proto;
 	s->family = (uint8_t)m->family;
@@ -367,9 +381,9 @@ static int decode_route(struct nsn__arena *a, const Nsnet__V1__Route *m, struct 
 {
 	int e;
 
-	if (!inet_family(m->family) || m->type > UINT8_MAX || m->protocol > UINT8_MAX || m->scope > UINT8_MAX ||
-	    m->tos > UINT8_MAX || m->pref > UINT8_MAX || !prefix_ok(m->family, m->dst_len) ||
-	    !prefix_ok(m->family, m->src_len))
+	if (!inet_family(m->family) || m->type > UINT8_MAX || m->protocol > UINT8_MAX ||
+	    m->scope > UINT8_MAX || m->tos > UINT8_MAX || m->pref > UINT8_MAX ||
+	    !prefix_ok(m->family, m->dst_len) || !prefix_ok(m->family, m->src_len))
 		return -EBADMSG;
 	r->family = (uint8_t)m->family;
 	r->type = (uint8_t)m->type;
@@ -398,7 +412,8 @@ static int decode_route(struct nsn__arena *a, const Nsnet__V1__Route *m, struct 
 		return 0;
 	if (!m->nexthops)
 		return -EBADMSG;
-	if (m->n_nexthops > SIZE_MAX / sizeof(*r->nh) || !(r->nh = nsn__arena_alloc(a, m->n_nexthops * sizeof(*r->nh))))
+	if (m->n_nexthops > SIZE_MAX / sizeof(*r->nh) ||
+	    !(r->nh = nsn__arena_alloc(a, m->n_nexthops * sizeof(*r->nh))))
 		return -ENOMEM;
 	for (size_t i = 0; i < m->n_nexthops; i++) {
 		const Nsnet__V1__Nexthop *x = m->nexthops[i];
@@ -409,7 +424,8 @@ static int decode_route(struct nsn__arena *a, const Nsnet__V1__Route *m, struct 
 		memset(nh, 0, sizeof(*nh));
 		/* The gateway's family is its size: RTA_VIA may give another than the route's. */
 		nh->gw_family = x->gateway.len == 4 ? AF_INET : x->gateway.len == 16 ? AF_INET6 : 0;
-		if ((x->gateway.len && !nh->gw_family) || addr_in(nh->gw_family, x->gateway, nh->gateway, NULL) < 0)
+		if ((x->gateway.len && !nh->gw_family) ||
+		    addr_in(nh->gw_family, x->gateway, nh->gateway, NULL) < 0)
 			return -EBADMSG;
 		nh->weight = (uint8_t)x->weight;
 		nh->flags = x->flags;
@@ -425,8 +441,9 @@ static int decode_rule(struct nsn__arena *a, const Nsnet__V1__Rule *m, struct ns
 {
 	int e;
 
-	if (!inet_family(m->family) || m->action > UINT8_MAX || m->tos > UINT8_MAX || m->protocol > UINT8_MAX ||
-	    !prefix_ok(m->family, m->src_len) || !prefix_ok(m->family, m->dst_len))
+	if (!inet_family(m->family) || m->action > UINT8_MAX || m->tos > UINT8_MAX ||
+	    m->protocol > UINT8_MAX || !prefix_ok(m->family, m->src_len) ||
+	    !prefix_ok(m->family, m->dst_len))
 		return -EBADMSG;
 	r->family = (uint8_t)m->family;
 	r->action = (uint8_t)m->action;
@@ -434,7 +451,8 @@ static int decode_rule(struct nsn__arena *a, const Nsnet__V1__Rule *m, struct ns
 	r->dst_len = (uint8_t)m->dst_len;
 	r->tos = (uint8_t)m->tos;
 	r->protocol = (uint8_t)m->protocol;
-	if (addr_in(m->family, m->src, r->src, &r->has_src) < 0 || addr_in(m->family, m->dst, r->dst, &r->has_dst) < 0)
+	if (addr_in(m->family, m->src, r->src, &r->has_src) < 0 ||
+	    addr_in(m->family, m->dst, r->dst, &r->has_dst) < 0)
 		return -EBADMSG;
 	r->has_priority = m->has_priority;
 	r->priority = m->priority;
@@ -453,7 +471,8 @@ static int decode_rule(struct nsn__arena *a, const Nsnet__V1__Rule *m, struct ns
 
 static int decode_addr(struct nsn__arena *a, const Nsnet__V1__Addr *m, struct nsn_addr *x)
 {
-	if (!m || !inet_family(m->family) || !prefix_ok(m->family, m->prefixlen) || m->scope > UINT8_MAX)
+	if (!m || !inet_family(m->family) || !prefix_ok(m->family, m->prefixlen) ||
+	    m->scope > UINT8_MAX)
 		return -EBADMSG;
 	memset(x, 0, sizeof(*x));
 	x->family = (uint8_t)m->family;
@@ -472,18 +491,30 @@ static int decode_addr(struct nsn__arena *a, const Nsnet__V1__Addr *m, struct ns
 static void decode_stats(const Nsnet__V1__LinkStats *m, struct nsn_link_stats *s)
 {
 	*s = (struct nsn_link_stats){
-		.rx_packets = m->rx_packets, .tx_packets = m->tx_packets,
-		.rx_bytes = m->rx_bytes, .tx_bytes = m->tx_bytes,
-		.rx_errors = m->rx_errors, .tx_errors = m->tx_errors,
-		.rx_dropped = m->rx_dropped, .tx_dropped = m->tx_dropped,
-		.multicast = m->multicast, .collisions = m->collisions,
-		.rx_length_errors = m->rx_length_errors, .rx_over_errors = m->rx_over_errors,
-		.rx_crc_errors = m->rx_crc_errors, .rx_frame_errors = m->rx_frame_errors,
-		.rx_fifo_errors = m->rx_fifo_errors, .rx_missed_errors = m->rx_missed_errors,
-		.tx_aborted_errors = m->tx_aborted_errors, .tx_carrier_errors = m->tx_carrier_errors,
-		.tx_fifo_errors = m->tx_fifo_errors, .tx_heartbeat_errors = m->tx_heartbeat_errors,
-		.tx_window_errors = m->tx_window_errors, .rx_compressed = m->rx_compressed,
-		.tx_compressed = m->tx_compressed, .rx_nohandler = m->rx_nohandler,
+	    .rx_packets = m->rx_packets,
+	    .tx_packets = m->tx_packets,
+	    .rx_bytes = m->rx_bytes,
+	    .tx_bytes = m->tx_bytes,
+	    .rx_errors = m->rx_errors,
+	    .tx_errors = m->tx_errors,
+	    .rx_dropped = m->rx_dropped,
+	    .tx_dropped = m->tx_dropped,
+	    .multicast = m->multicast,
+	    .collisions = m->collisions,
+	    .rx_length_errors = m->rx_length_errors,
+	    .rx_over_errors = m->rx_over_errors,
+	    .rx_crc_errors = m->rx_crc_errors,
+	    .rx_frame_errors = m->rx_frame_errors,
+	    .rx_fifo_errors = m->rx_fifo_errors,
+	    .rx_missed_errors = m->rx_missed_errors,
+	    .tx_aborted_errors = m->tx_aborted_errors,
+	    .tx_carrier_errors = m->tx_carrier_errors,
+	    .tx_fifo_errors = m->tx_fifo_errors,
+	    .tx_heartbeat_errors = m->tx_heartbeat_errors,
+	    .tx_window_errors = m->tx_window_errors,
+	    .rx_compressed = m->rx_compressed,
+	    .tx_compressed = m->tx_compressed,
+	    .rx_nohandler = m->rx_nohandler,
 	};
 }
 
@@ -525,7 +556,8 @@ static int decode_link(struct nsn__arena *a, const Nsnet__V1__Link *m, struct ns
 		return 0;
 	if (!m->addrs)
 		return -EBADMSG;
-	if (m->n_addrs > SIZE_MAX / sizeof(*l->addrs) || !(l->addrs = nsn__arena_alloc(a, m->n_addrs * sizeof(*l->addrs))))
+	if (m->n_addrs > SIZE_MAX / sizeof(*l->addrs) ||
+	    !(l->addrs = nsn__arena_alloc(a, m->n_addrs * sizeof(*l->addrs))))
 		return -ENOMEM;
 	for (size_t i = 0; i < m->n_addrs; i++) {
 		if ((e = decode_addr(a, m->addrs[i], &l->addrs[i])) < 0)
@@ -541,7 +573,8 @@ static void *records(size_t n, size_t size)
 	return calloc(n ? n : 1, size);
 }
 
-static int decode_netns(struct decoder *d, const Nsnet__V1__NamespaceSnapshot *m, struct nsn_netns *ns)
+static int decode_netns(struct decoder *d, const Nsnet__V1__NamespaceSnapshot *m,
+			struct nsn_netns *ns)
 {
 	struct nsn__netns_priv *p = nsn__priv(ns);
 	struct nsn__arena *a = &p->arena;
@@ -557,8 +590,9 @@ static int decode_netns(struct decoder *d, const Nsnet__V1__NamespaceSnapshot *m
 	ns->n_pids = m->nprocs;
 	ns->err = m->err;
 	p->vanished = m->err == -ENOENT;
-	if (!arr_ok(m->n_names, m->names) || !arr_ok(m->n_routes, m->routes) || !arr_ok(m->n_rules, m->rules) ||
-	    !arr_ok(m->n_links, m->links) || !arr_ok(m->n_counters, m->counters))
+	if (!arr_ok(m->n_names, m->names) || !arr_ok(m->n_routes, m->routes) ||
+	    !arr_ok(m->n_rules, m->rules) || !arr_ok(m->n_links, m->links) ||
+	    !arr_ok(m->n_counters, m->counters))
 		return -EBADMSG;
 	for (size_t i = 0; i < m->n_names; i++) {
 		if (!m->names[i])
@@ -573,8 +607,8 @@ static int decode_netns(struct decoder *d, const Nsnet__V1__NamespaceSnapshot *m
 		const Nsnet__V1__NetnsContainer *nc = m->containers[i];
 		if (nc->pid > INT_MAX)
 			return -EBADMSG;
-		ns->containers[i] = (struct nsn_netns_container){lookup(d, nc->container->id), (pid_t)nc->pid,
-								 nc->nprocs};
+		ns->containers[i] = (struct nsn_netns_container){lookup(d, nc->container->id),
+								 (pid_t)nc->pid, nc->nprocs};
 		ns->n_containers++;
 	}
 
@@ -643,14 +677,16 @@ struct ns_index {
 
 static int cmp_cookie(const void *x, const void *y)
 {
-	const struct nsn_netns *a = *(struct nsn_netns *const *)x, *b = *(struct nsn_netns *const *)y;
+	const struct nsn_netns *a = *(struct nsn_netns *const *)x,
+			       *b = *(struct nsn_netns *const *)y;
 
 	return (a->cookie > b->cookie) - (a->cookie < b->cookie);
 }
 
 static int cmp_ino(const void *x, const void *y)
 {
-	const struct nsn_netns *a = *(struct nsn_netns *const *)x, *b = *(struct nsn_netns *const *)y;
+	const struct nsn_netns *a = *(struct nsn_netns *const *)x,
+			       *b = *(struct nsn_netns *const *)y;
 
 	if (a->inode != b->inode)
 		return a->inode < b->inode ? -1 : 1;
@@ -708,7 +744,8 @@ static int resolve_peers(struct nsn_scan *scan, const Nsnet__V1__NamespaceSnapsh
 	return 0;
 }
 
-int nsn_pb_decode_scan(const Nsnet__V1__NamespaceSnapshot *const *snaps, size_t n, struct nsn_scan **ret_scan)
+int nsn_pb_decode_scan(const Nsnet__V1__NamespaceSnapshot *const *snaps, size_t n,
+		       struct nsn_scan **ret_scan)
 {
 	struct decoder d = {0};
 	int r;

@@ -29,7 +29,7 @@ struct nsn_pb_arena {
 /* A snapshot of a busy namespace is a few MB of messages; start at a page and double
  * so that a small batch stays small and a big one takes a few dozen mallocs. */
 #define CHUNK_FIRST 4096
-#define CHUNK_MAX (256 * 1024)
+#define CHUNK_MAX   (256 * 1024)
 
 struct nsn_pb_arena *nsn_pb_arena_new(void)
 {
@@ -186,7 +186,8 @@ int nsn_pb_encode_id(struct nsn_pb_arena *a, const struct nsn_netns *ns, Nsnet__
 	return *ret ? 0 : -ENOMEM;
 }
 
-int nsn_pb_encode_meta(struct nsn_pb_arena *a, const struct nsn_netns *ns, Nsnet__V1__NetnsMeta **ret)
+int nsn_pb_encode_meta(struct nsn_pb_arena *a, const struct nsn_netns *ns,
+		       Nsnet__V1__NetnsMeta **ret)
 {
 	Nsnet__V1__NetnsMeta *m = arena_alloc(a, sizeof(*m));
 
@@ -289,8 +290,8 @@ static int procs(struct nsn_pb_arena *a, const struct nsn_scan *scan, const stru
 	return 0;
 }
 
-static int socket_fill(struct nsn_pb_arena *a, const struct nsn_scan *scan, const struct nsn_sock *s,
-		       Nsnet__V1__Socket *m)
+static int socket_fill(struct nsn_pb_arena *a, const struct nsn_scan *scan,
+		       const struct nsn_sock *s, Nsnet__V1__Socket *m)
 {
 	bool inet = s->family == AF_INET || s->family == AF_INET6;
 
@@ -320,8 +321,8 @@ static int socket_fill(struct nsn_pb_arena *a, const struct nsn_scan *scan, cons
 	return procs(a, scan, s, m);
 }
 
-int nsn_pb_encode_socket(struct nsn_pb_arena *a, const struct nsn_scan *scan, const struct nsn_sock *s,
-			 Nsnet__V1__Socket **ret)
+int nsn_pb_encode_socket(struct nsn_pb_arena *a, const struct nsn_scan *scan,
+			 const struct nsn_sock *s, Nsnet__V1__Socket **ret)
 {
 	Nsnet__V1__Socket *m = arena_alloc(a, sizeof(*m));
 	int r;
@@ -363,7 +364,8 @@ static int route_fill(struct nsn_pb_arena *a, const struct nsn_route *r, Nsnet__
 	m->multipath = r->multipath;
 	if (r->n_nh == 0)
 		return 0;
-	m->nexthops = (Nsnet__V1__Nexthop **)alloc_repeated(a, r->n_nh, sizeof(*items), (void **)&items);
+	m->nexthops =
+	    (Nsnet__V1__Nexthop **)alloc_repeated(a, r->n_nh, sizeof(*items), (void **)&items);
 	if (!m->nexthops)
 		return -ENOMEM;
 	m->n_nexthops = r->n_nh;
@@ -382,7 +384,8 @@ static int route_fill(struct nsn_pb_arena *a, const struct nsn_route *r, Nsnet__
 	return 0;
 }
 
-int nsn_pb_encode_routes(struct nsn_pb_arena *a, const struct nsn_netns *ns, Nsnet__V1__Routes **ret)
+int nsn_pb_encode_routes(struct nsn_pb_arena *a, const struct nsn_netns *ns,
+			 Nsnet__V1__Routes **ret)
 {
 	Nsnet__V1__Routes *m = arena_alloc(a, sizeof(*m));
 	Nsnet__V1__Route *items;
@@ -391,7 +394,8 @@ int nsn_pb_encode_routes(struct nsn_pb_arena *a, const struct nsn_netns *ns, Nsn
 		return -ENOMEM;
 	nsnet__v1__routes__init(m);
 	if (ns->n_routes) {
-		m->routes = (Nsnet__V1__Route **)alloc_repeated(a, ns->n_routes, sizeof(*items), (void **)&items);
+		m->routes = (Nsnet__V1__Route **)alloc_repeated(a, ns->n_routes, sizeof(*items),
+								(void **)&items);
 		if (!m->routes)
 			return -ENOMEM;
 		m->n_routes = ns->n_routes;
@@ -437,7 +441,8 @@ int nsn_pb_encode_rules(struct nsn_pb_arena *a, const struct nsn_netns *ns, Nsne
 		return -ENOMEM;
 	nsnet__v1__rules__init(m);
 	if (ns->n_rules) {
-		m->rules = (Nsnet__V1__Rule **)alloc_repeated(a, ns->n_rules, sizeof(*items), (void **)&items);
+		m->rules = (Nsnet__V1__Rule **)alloc_repeated(a, ns->n_rules, sizeof(*items),
+							      (void **)&items);
 		if (!m->rules)
 			return -ENOMEM;
 		m->n_rules = ns->n_rules;
@@ -535,7 +540,8 @@ static int link_fill(struct nsn_pb_arena *a, const struct nsn_link *l, Nsnet__V1
 	if (l->has_peer && !(m->peer = link_peer(a, &l->peer)))
 		return -ENOMEM;
 	if (l->n_addrs) {
-		m->addrs = (Nsnet__V1__Addr **)alloc_repeated(a, l->n_addrs, sizeof(*items), (void **)&items);
+		m->addrs = (Nsnet__V1__Addr **)alloc_repeated(a, l->n_addrs, sizeof(*items),
+							      (void **)&items);
 		if (!m->addrs)
 			return -ENOMEM;
 		m->n_addrs = l->n_addrs;
@@ -562,7 +568,8 @@ static void counter_fill(const struct nsn_counter *c, Nsnet__V1__Counter *m)
 	m->value = c->value;
 }
 
-int nsn_pb_encode_counter(struct nsn_pb_arena *a, const struct nsn_counter *c, Nsnet__V1__Counter **ret)
+int nsn_pb_encode_counter(struct nsn_pb_arena *a, const struct nsn_counter *c,
+			  Nsnet__V1__Counter **ret)
 {
 	Nsnet__V1__Counter *m = arena_alloc(a, sizeof(*m));
 
@@ -610,8 +617,8 @@ int nsn_pb_encode_containers(struct nsn_pb_arena *a, const struct nsn_netns *ns,
 		return -ENOMEM;
 	nsnet__v1__netns_containers__init(m);
 	if (ns->n_containers) {
-		m->containers = (Nsnet__V1__NetnsContainer **)alloc_repeated(a, ns->n_containers, sizeof(*items),
-									     (void **)&items);
+		m->containers = (Nsnet__V1__NetnsContainer **)alloc_repeated(
+		    a, ns->n_containers, sizeof(*items), (void **)&items);
 		if (!m->containers)
 			return -ENOMEM;
 		m->n_containers = ns->n_containers;
@@ -630,14 +637,15 @@ int nsn_pb_encode_containers(struct nsn_pb_arena *a, const struct nsn_netns *ns,
 	return 0;
 }
 
-static int snapshot_sockets(struct nsn_pb_arena *a, const struct nsn_scan *scan, const struct nsn_netns *ns,
-			    Nsnet__V1__NamespaceSnapshot *m)
+static int snapshot_sockets(struct nsn_pb_arena *a, const struct nsn_scan *scan,
+			    const struct nsn_netns *ns, Nsnet__V1__NamespaceSnapshot *m)
 {
 	Nsnet__V1__Socket *items;
 
 	if (!ns->n_socks)
 		return 0;
-	m->sockets = (Nsnet__V1__Socket **)alloc_repeated(a, ns->n_socks, sizeof(*items), (void **)&items);
+	m->sockets =
+	    (Nsnet__V1__Socket **)alloc_repeated(a, ns->n_socks, sizeof(*items), (void **)&items);
 	if (!m->sockets)
 		return -ENOMEM;
 	m->n_sockets = ns->n_socks;
@@ -647,13 +655,15 @@ static int snapshot_sockets(struct nsn_pb_arena *a, const struct nsn_scan *scan,
 	return 0;
 }
 
-static int snapshot_links(struct nsn_pb_arena *a, const struct nsn_netns *ns, Nsnet__V1__NamespaceSnapshot *m)
+static int snapshot_links(struct nsn_pb_arena *a, const struct nsn_netns *ns,
+			  Nsnet__V1__NamespaceSnapshot *m)
 {
 	Nsnet__V1__Link *items;
 
 	if (!ns->n_links)
 		return 0;
-	m->links = (Nsnet__V1__Link **)alloc_repeated(a, ns->n_links, sizeof(*items), (void **)&items);
+	m->links =
+	    (Nsnet__V1__Link **)alloc_repeated(a, ns->n_links, sizeof(*items), (void **)&items);
 	if (!m->links)
 		return -ENOMEM;
 	m->n_links = ns->n_links;
@@ -663,13 +673,15 @@ static int snapshot_links(struct nsn_pb_arena *a, const struct nsn_netns *ns, Ns
 	return 0;
 }
 
-static int snapshot_counters(struct nsn_pb_arena *a, const struct nsn_netns *ns, Nsnet__V1__NamespaceSnapshot *m)
+static int snapshot_counters(struct nsn_pb_arena *a, const struct nsn_netns *ns,
+			     Nsnet__V1__NamespaceSnapshot *m)
 {
 	Nsnet__V1__Counter *items;
 
 	if (!ns->n_counters)
 		return 0;
-	m->counters = (Nsnet__V1__Counter **)alloc_repeated(a, ns->n_counters, sizeof(*items), (void **)&items);
+	m->counters = (Nsnet__V1__Counter **)alloc_repeated(a, ns->n_counters, sizeof(*items),
+							    (void **)&items);
 	if (!m->counters)
 		return -ENOMEM;
 	m->n_counters = ns->n_counters;
@@ -678,8 +690,9 @@ static int snapshot_counters(struct nsn_pb_arena *a, const struct nsn_netns *ns,
 	return 0;
 }
 
-int nsn_pb_encode_netns(struct nsn_pb_arena *a, const struct nsn_scan *scan, const struct nsn_netns *ns,
-			unsigned parts, Nsnet__V1__NamespaceSnapshot **ret)
+int nsn_pb_encode_netns(struct nsn_pb_arena *a, const struct nsn_scan *scan,
+			const struct nsn_netns *ns, unsigned parts,
+			Nsnet__V1__NamespaceSnapshot **ret)
 {
 	Nsnet__V1__NamespaceSnapshot *m = arena_alloc(a, sizeof(*m));
 
@@ -708,7 +721,8 @@ int nsn_pb_encode_netns(struct nsn_pb_arena *a, const struct nsn_scan *scan, con
 	if (parts & NSN_PB_ROUTES) {
 		Nsnet__V1__Routes *routes;
 		Nsnet__V1__Rules *rules;
-		if (nsn_pb_encode_routes(a, ns, &routes) < 0 || nsn_pb_encode_rules(a, ns, &rules) < 0)
+		if (nsn_pb_encode_routes(a, ns, &routes) < 0 ||
+		    nsn_pb_encode_rules(a, ns, &rules) < 0)
 			return -ENOMEM;
 		m->n_routes = routes->n_routes;
 		m->routes = routes->routes;

@@ -608,25 +608,20 @@ static int diff_one(struct work *w, size_t n_old, struct sent_ns **ret_new)
 		goto out;
 	}
 	if (old && weak) {
-		/* Without usable socket keys the namespace goes whole, when anything changed. */
-		bool same = old->n_socks == w->n_socks && old->meta_h == l.meta_h && old->cont_h == l.cont_h &&
-			    old->routes_h == l.routes_h && old->rules_h == l.rules_h && old->n_links == l.n_links &&
-			    old->n_ctrs == w->ns->n_counters;
+		/* Without usable socket keys, changed sockets cannot be named in a delta:
+		 * the namespace goes whole. Its other parts still go as a delta. */
+		bool same = old->n_socks == w->n_socks;
 
 		for (size_t i = 0; same && i < w->n_socks; i++)
 			same = old->socks[i].key == w->fps[i].key && old->socks[i].h == w->fps[i].h;
-		for (size_t i = 0; same && i < l.n_links; i++)
-			same = old->links[i].key == l.link_fps[i].key && old->links[i].h == l.link_fps[i].h;
-		for (size_t i = 0; same && i < old->n_ctrs; i++)
-			same = old->ctrs[i].value == w->ns->counters[i].value &&
-			       !strcmp(old->ctrs[i].name, w->ns->counters[i].name);
 		if (same) {
-			w->st->unchanged++;
-			e = old;
+			r = send_delta(w, old, &l, &sent);
+			if (r >= 0 && !sent)
+				w->st->unchanged++;
 		} else {
 			r = send_snapshot(w);
-			e = old;
 		}
+		e = old;
 	} else if (old) {
 		r = send_delta(w, old, &l, &sent);
 		if (r >= 0 && !sent)

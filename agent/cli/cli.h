@@ -22,6 +22,7 @@ struct cli_opts {
 	double interval_s;
 	bool progress; /* stderr is a terminal */
 	const char *node; /* this host's name, for "nodes" */
+	const char *from; /* --from FILE: render a recorded nsnet.v1 stream ("-": stdin) */
 	/* Attribution: on by default beyond the current namespace (--no-containers: off);
 	 * the CONTAINER and POD columns, "containers" and "container_id" in JSON. */
 	bool containers;
@@ -37,29 +38,43 @@ void cli_opts_release(struct cli_opts *o);
  * kernel request already). */
 bool cli_sock_visible(const struct cli_opts *o, const struct nsn_sock *s);
 
-/* @p prev: the previous scan of a -c loop (for counters_delta), or NULL. */
-void out_json(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan,
-	      const struct nsn_scan *prev);
-void out_table(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan);
-void out_summary_table(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan);
+/* One node's scan, as the renderers take them: local mode renders a list of one (this
+ * host), --from one per node of the recording. With more than one node the tables get
+ * a NODE column and the per-namespace headings name the node. */
+struct cli_node {
+	const char *name;
+	struct nsn_scan *scan;
+	const struct nsn_scan *prev; /* the previous scan of a -c loop (counter increments), or NULL */
+};
+
+/* Every view asked for (sockets, routes, interfaces, counters), on stdout. */
+void cli_print_views(const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes);
+/* The stderr lines about skipped namespaces and warnings, after the output. */
+void cli_print_problems(const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes);
+/* --from: read, apply and render the recording; returns the exit status (from.c). */
+int cli_from(const struct cli_opts *o);
+
+void out_json(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes);
+void out_table(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes);
+void out_summary_table(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes);
 
 /* -r: per namespace a heading line, then its routes exactly as `ip route show table all`
  * followed by `ip -6 route show table all` print them; with o->rules, then its rules as
  * `ip rule` and `ip -6 rule` print them (out_routes.c). */
-void out_routes(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan);
+void out_routes(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes);
 /* One route / rule in ip's text form, newline-terminated (multipath routes span lines). */
 void out_route_line(FILE *f, const struct nsn_netns *ns, const struct nsn_route *r);
 void out_rule_line(FILE *f, const struct nsn_rule *r);
-/* The heading that starts each namespace's block in the -r, -i -e and -s views. */
-void out_netns_heading(FILE *f, const struct nsn_netns *ns);
+/* The heading that starts each namespace's block in the -r and -s views; @p node (the
+ * node's name, NULL with a single node) goes first. */
+void out_netns_heading(FILE *f, const char *node, const struct nsn_netns *ns);
 
 /* -i: netstat -i's table with NETNS first and a PEER column (out_links.c). */
-void out_links(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan);
+void out_links(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes);
 
-/* -s: per namespace, counters as nstat names them; with @p prev (the previous scan of
- * a -c loop) the increments since then, like nstat (out_counters.c). */
-void out_counters(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan,
-		  const struct nsn_scan *prev);
+/* -s: per namespace, counters as nstat names them; with a node's prev (the previous
+ * scan of a -c loop) the increments since then, like nstat (out_counters.c). */
+void out_counters(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes);
 /* A counter's increment since the previous scan. */
 struct counter_delta {
 	const char *name;

@@ -26,6 +26,7 @@ enum {
 	OPT_RUNTIME,
 	OPT_CONTAINERS,
 	OPT_NO_CONTAINERS,
+	OPT_FROM,
 };
 
 static const struct option longopts[] = {
@@ -62,6 +63,7 @@ static const struct option longopts[] = {
 	{"runtime", required_argument, NULL, OPT_RUNTIME},
 	{"containers", no_argument, NULL, OPT_CONTAINERS},
 	{"no-containers", no_argument, NULL, OPT_NO_CONTAINERS},
+	{"from", required_argument, NULL, OPT_FROM},
 	{0},
 };
 
@@ -74,6 +76,9 @@ static void usage(FILE *f)
 	      "      --all-namespaces   every network namespace of the host\n"
 	      "  -N, --netns NAME|PATH|PID  one namespace (/run/netns/NAME, an nsfs path, a pid)\n"
 	      "                         (default: the current namespace, like netstat)\n"
+	      "      --from FILE        not this host: the nodes of a recorded nsnet.v1 stream\n"
+	      "                         (FILE or - for stdin), as their agents last reported\n"
+	      "                         them; -N NAME|INODE picks a namespace of each node\n"
 	      "Sockets:\n"
 	      "  -t, --tcp  -u, --udp  -w, --raw  -x, --unix   (default: all of them)\n"
 	      "  -4, --ipv4  -6, --ipv6\n"
@@ -187,7 +192,8 @@ static int containers_opts(struct cli_opts *o, int want)
 			return 2;
 		}
 	}
-	o->containers = want == 1 || (want == -1 && (o->gather.scope != NSN_SCOPE_CURRENT ||
+	/* A recording holds every namespace of its nodes, as --all-namespaces would. */
+	o->containers = want == 1 || (want == -1 && (o->from || o->gather.scope != NSN_SCOPE_CURRENT ||
 						     !nsn_container_filter_empty(f)));
 	if (o->containers)
 		o->gather.flags |= NSN_GATHER_CONTAINERS;
@@ -229,6 +235,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 		case OPT_RUNTIME: o->cfilter.runtime = optarg; break;
 		case OPT_CONTAINERS: want_containers = 1; break;
 		case OPT_NO_CONTAINERS: want_containers = 0; break;
+		case OPT_FROM: o->from = optarg; break;
 		case 'n': o->numeric = true; break;
 		case 'p': o->procs = true; break;
 		case 'e': o->extended = true; break;
@@ -277,6 +284,12 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 	}
 	if (o->gather.scope == NSN_SCOPE_ONE && o->gather.target[0] == '\0')
 		return bad("%s: -N needs a namespace name, path or pid", "");
+	if (o->from && !o->from[0])
+		return bad("%s", "--from needs a file name, or - for stdin");
+	if (o->from && o->continuous)
+		return bad("%s", "--from reads a recording once: -c does not apply");
+	if (o->from && o->gather.host_root)
+		return bad("%s", "--from reads no host: --host-root does not apply");
 	r = containers_opts(o, want_containers);
 	if (r)
 		return r;

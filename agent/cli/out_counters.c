@@ -70,30 +70,37 @@ size_t counters_delta(const struct nsn_netns *ns, const struct nsn_netns *prev,
 	return n;
 }
 
-void out_counters(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan,
-		  const struct nsn_scan *prev)
+void out_counters(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes)
 {
-	for (size_t i = 0; i < scan->n_netns; i++) {
-		const struct nsn_netns *ns = scan->netns[i];
-		const struct nsn_netns *p = prev ? scan_find_netns(prev, ns) : NULL;
+	bool first = true;
 
-		if (ns->err)
-			continue;
-		out_netns_heading(f, ns);
-		if (p) {
-			struct counter_delta *d;
-			size_t n = counters_delta(ns, p, &d);
-			for (size_t k = 0; k < n; k++)
-				fprintf(f, "%-32s%lld\n", d[k].name, (long long)d[k].delta);
-			free(d);
-		} else {
-			for (size_t k = 0; k < ns->n_counters; k++) {
-				const struct nsn_counter *c = &ns->counters[k];
-				if ((c->value || o->zeros) && !counter_is_gauge(c->name))
-					fprintf(f, "%-32s%lld\n", c->name, (long long)c->value);
+	for (size_t n = 0; n < n_nodes; n++) {
+		const struct nsn_scan *scan = nodes[n].scan, *prev = nodes[n].prev;
+
+		for (size_t i = 0; i < scan->n_netns; i++) {
+			const struct nsn_netns *ns = scan->netns[i];
+			const struct nsn_netns *p = prev ? scan_find_netns(prev, ns) : NULL;
+
+			if (ns->err)
+				continue;
+			/* A blank line between namespaces; none after the last. */
+			if (!first)
+				fputc('\n', f);
+			first = false;
+			out_netns_heading(f, n_nodes > 1 ? nodes[n].name : NULL, ns);
+			if (p) {
+				struct counter_delta *d;
+				size_t k, nd = counters_delta(ns, p, &d);
+				for (k = 0; k < nd; k++)
+					fprintf(f, "%-32s%lld\n", d[k].name, (long long)d[k].delta);
+				free(d);
+			} else {
+				for (size_t k = 0; k < ns->n_counters; k++) {
+					const struct nsn_counter *c = &ns->counters[k];
+					if ((c->value || o->zeros) && !counter_is_gauge(c->name))
+						fprintf(f, "%-32s%lld\n", c->name, (long long)c->value);
+				}
 			}
 		}
-		if (i + 1 < scan->n_netns)
-			fputc('\n', f);
 	}
 }

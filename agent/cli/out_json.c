@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The --json document (schema in README.md): nodes -> namespaces -> sockets. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -277,61 +279,103 @@ static void netns(struct json *j, const struct cli_opts *o, const struct nsn_sca
 	json_end_obj(j);
 }
 
-void out_json(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan,
-	      const struct nsn_scan *prev)
+/* The "scan" object: with several nodes, the sums of theirs. */
+static void scan_totals(struct json *j, const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes)
+{
+	struct nsn_attr_stats attr = {0};
+	size_t namespaces = 0, vanished = 0, failed = 0;
+	double discover_ms = 0, dump_ms = 0, procs_ms = 0, attr_ms = 0;
+
+	for (size_t i = 0; i < n_nodes; i++) {
+		const struct nsn_scan *scan = nodes[i].scan;
+
+		namespaces += scan->n_netns;
+		vanished += scan->n_vanished;
+		failed += scan->n_failed;
+		discover_ms += scan->discover_ms;
+		dump_ms += scan->dump_ms;
+		procs_ms += scan->procs_ms;
+		attr.processes += scan->attr.processes;
+		attr.cached += scan->attr.cached;
+		attr.cgroup_reads += scan->attr.cgroup_reads;
+		attr.bundle_reads += scan->attr.bundle_reads;
+		attr.containers += scan->attr.containers;
+		attr_ms += scan->attr_ms;
+	}
+	json_key(j, "scan");
+	json_begin_obj(j);
+	json_key(j, "namespaces");
+	json_u64(j, namespaces);
+	json_key(j, "vanished");
+	json_u64(j, vanished);
+	json_key(j, "failed");
+	json_u64(j, failed);
+	json_key(j, "discover_ms");
+	json_double(j, discover_ms);
+	json_key(j, "dump_ms");
+	json_double(j, dump_ms);
+	json_key(j, "procs_ms");
+	json_double(j, procs_ms);
+	if (o->containers) {
+		json_key(j, "attribution");
+		json_begin_obj(j);
+		json_key(j, "processes");
+		json_u64(j, attr.processes);
+		json_key(j, "cached");
+		json_u64(j, attr.cached);
+		json_key(j, "cgroup_reads");
+		json_u64(j, attr.cgroup_reads);
+		json_key(j, "bundle_reads");
+		json_u64(j, attr.bundle_reads);
+		json_key(j, "containers");
+		json_u64(j, attr.containers);
+		json_key(j, "ms");
+		json_double(j, attr_ms);
+		json_end_obj(j);
+	}
+	json_end_obj(j);
+}
+
+void out_json(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes)
 {
 	struct json j = {.f = f};
 
 	json_begin_obj(&j);
 	json_key(&j, "nodes");
 	json_begin_arr(&j);
-	json_begin_obj(&j);
-	json_key(&j, "node");
-	json_str(&j, o->node);
-	json_key(&j, "namespaces");
-	json_begin_arr(&j);
-	for (size_t i = 0; i < scan->n_netns; i++)
-		netns(&j, o, scan, scan->netns[i], prev);
-	json_end_arr(&j);
-	json_end_obj(&j);
-	json_end_arr(&j);
-	json_key(&j, "warnings");
-	json_begin_arr(&j);
-	for (size_t i = 0; i < scan->n_warnings; i++)
-		json_str(&j, scan->warnings[i]);
-	json_end_arr(&j);
-	json_key(&j, "scan");
-	json_begin_obj(&j);
-	json_key(&j, "namespaces");
-	json_u64(&j, scan->n_netns);
-	json_key(&j, "vanished");
-	json_u64(&j, scan->n_vanished);
-	json_key(&j, "failed");
-	json_u64(&j, scan->n_failed);
-	json_key(&j, "discover_ms");
-	json_double(&j, scan->discover_ms);
-	json_key(&j, "dump_ms");
-	json_double(&j, scan->dump_ms);
-	json_key(&j, "procs_ms");
-	json_double(&j, scan->procs_ms);
-	if (o->containers) {
-		json_key(&j, "attribution");
+	for (size_t n = 0; n < n_nodes; n++) {
+		const struct nsn_scan *scan = nodes[n].scan;
+
 		json_begin_obj(&j);
-		json_key(&j, "processes");
-		json_u64(&j, scan->attr.processes);
-		json_key(&j, "cached");
-		json_u64(&j, scan->attr.cached);
-		json_key(&j, "cgroup_reads");
-		json_u64(&j, scan->attr.cgroup_reads);
-		json_key(&j, "bundle_reads");
-		json_u64(&j, scan->attr.bundle_reads);
-		json_key(&j, "containers");
-		json_u64(&j, scan->attr.containers);
-		json_key(&j, "ms");
-		json_double(&j, scan->attr_ms);
+		json_key(&j, "node");
+		json_str(&j, nodes[n].name);
+		json_key(&j, "namespaces");
+		json_begin_arr(&j);
+		for (size_t i = 0; i < scan->n_netns; i++)
+			netns(&j, o, scan, scan->netns[i], nodes[n].prev);
+		json_end_arr(&j);
 		json_end_obj(&j);
 	}
-	json_end_obj(&j);
+	json_end_arr(&j);
+	/* One list for the document; with several nodes each line says whose it is. */
+	json_key(&j, "warnings");
+	json_begin_arr(&j);
+	for (size_t n = 0; n < n_nodes; n++) {
+		const struct nsn_scan *scan = nodes[n].scan;
+
+		for (size_t i = 0; i < scan->n_warnings; i++) {
+			char *line = NULL;
+
+			if (n_nodes > 1 && asprintf(&line, "%s: %s", nodes[n].name, scan->warnings[i]) >= 0) {
+				json_str(&j, line);
+				free(line);
+			} else {
+				json_str(&j, scan->warnings[i]);
+			}
+		}
+	}
+	json_end_arr(&j);
+	scan_totals(&j, o, nodes, n_nodes);
 	json_end_obj(&j);
 	fputc('\n', f);
 }

@@ -12,12 +12,12 @@
 #include "cli.h"
 
 enum {
-	C_NETNS, C_IFACE, C_MTU, C_RXOK, C_RXERR, C_RXDRP, C_RXOVR,
+	C_NODE, C_NETNS, C_IFACE, C_MTU, C_RXOK, C_RXERR, C_RXDRP, C_RXOVR,
 	C_TXOK, C_TXERR, C_TXDRP, C_TXOVR, C_FLG, C_KIND, C_RXB, C_TXB, C_PEER, C_ADDRS, C_MAX
 };
 
 static const char *const headers[C_MAX] = {
-	"NETNS", "Iface", "MTU", "RX-OK", "RX-ERR", "RX-DRP", "RX-OVR", "TX-OK", "TX-ERR",
+	"NODE", "NETNS", "Iface", "MTU", "RX-OK", "RX-ERR", "RX-DRP", "RX-OVR", "TX-OK", "TX-ERR",
 	"TX-DRP", "TX-OVR", "Flg", "Kind", "RX-Bytes", "TX-Bytes", "Peer", "Addresses",
 };
 
@@ -30,8 +30,10 @@ static bool numeric_col(int c)
 	return (c >= C_MTU && c <= C_TXOVR) || c == C_RXB || c == C_TXB;
 }
 
-static bool shown(const struct cli_opts *o, int c)
+static bool shown(const struct cli_opts *o, bool multi, int c)
 {
+	if (c == C_NODE)
+		return multi;
 	return o->extended || (c != C_KIND && c != C_RXB && c != C_TXB && c != C_ADDRS);
 }
 
@@ -84,11 +86,13 @@ static void addrs(char *out, size_t len, const struct nsn_link *l)
 	}
 }
 
-static void fill(struct cells *x, const char *label, const struct nsn_netns *ns, const struct nsn_link *l)
+static void fill(struct cells *x, const char *node, const char *label, const struct nsn_netns *ns,
+		 const struct nsn_link *l)
 {
 	const struct nsn_link_stats *s = &l->stats;
 	const size_t L = sizeof(x->c[0]);
 
+	snprintf(x->c[C_NODE], L, "%s", node);
 	snprintf(x->c[C_NETNS], L, "%s", label);
 	snprintf(x->c[C_IFACE], L, "%s", l->name ? l->name : "?");
 	snprintf(x->c[C_MTU], L, "%u", l->mtu);
@@ -108,38 +112,43 @@ static void fill(struct cells *x, const char *label, const struct nsn_netns *ns,
 	addrs(x->c[C_ADDRS], L, l);
 }
 
-void out_links(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan)
+void out_links(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes)
 {
 	size_t w[C_MAX];
 	struct cells x;
 	char buf[32];
 	int last = o->extended ? C_ADDRS : C_PEER;
+	bool multi = n_nodes > 1;
 
 	for (int c = 0; c < C_MAX; c++)
 		w[c] = o->no_header ? 0 : strlen(headers[c]);
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 1 && !o->no_header) {
 			for (int c = 0; c <= last; c++)
-				if (shown(o, c))
+				if (shown(o, multi, c))
 					fprintf(f, numeric_col(c) ? "%*s%s" : "%-*s%s", c == last ? 0 : (int)w[c],
 						headers[c], c == last ? "\n" : " ");
 		}
-		for (size_t i = 0; i < scan->n_netns; i++) {
-			const struct nsn_netns *ns = scan->netns[i];
-			const char *label = nsn_netns_label(ns, buf, sizeof(buf));
-			for (size_t k = 0; k < ns->n_links; k++) {
-				fill(&x, label, ns, &ns->links[k]);
-				for (int c = 0; c <= last; c++) {
-					if (!shown(o, c))
-						continue;
-					if (pass == 0) {
-						size_t n = strlen(x.c[c]);
-						if (n > w[c])
-							w[c] = n;
-						continue;
+		for (size_t n = 0; n < n_nodes; n++) {
+			const struct nsn_scan *scan = nodes[n].scan;
+
+			for (size_t i = 0; i < scan->n_netns; i++) {
+				const struct nsn_netns *ns = scan->netns[i];
+				const char *label = nsn_netns_label(ns, buf, sizeof(buf));
+				for (size_t k = 0; k < ns->n_links; k++) {
+					fill(&x, nodes[n].name, label, ns, &ns->links[k]);
+					for (int c = 0; c <= last; c++) {
+						if (!shown(o, multi, c))
+							continue;
+						if (pass == 0) {
+							size_t len = strlen(x.c[c]);
+							if (len > w[c])
+								w[c] = len;
+							continue;
+						}
+						fprintf(f, numeric_col(c) ? "%*s%s" : "%-*s%s",
+							c == last ? 0 : (int)w[c], x.c[c], c == last ? "\n" : " ");
 					}
-					fprintf(f, numeric_col(c) ? "%*s%s" : "%-*s%s", c == last ? 0 : (int)w[c],
-						x.c[c], c == last ? "\n" : " ");
 				}
 			}
 		}

@@ -27,10 +27,12 @@
 
 #define ADDR_LEN 64 /* INET6_ADDRSTRLEN and then some */
 
-void out_netns_heading(FILE *f, const struct nsn_netns *ns)
+void out_netns_heading(FILE *f, const char *node, const struct nsn_netns *ns)
 {
 	char buf[32];
 
+	if (node)
+		fprintf(f, "node %s ", node);
 	fprintf(f, "netns %s (inode %llu)\n", nsn_netns_label(ns, buf, sizeof(buf)),
 		(unsigned long long)ns->inode);
 }
@@ -268,11 +270,11 @@ void out_rule_line(FILE *f, const struct nsn_rule *r)
  * `ip -6 rule`. Taking each family in its own pass keeps that order whatever order
  * the gatherer's AF_UNSPEC dump delivered, and keeps dump order within a family.
  */
-static void put_ns(FILE *f, const struct cli_opts *o, const struct nsn_netns *ns)
+static void put_ns(FILE *f, const struct cli_opts *o, const char *node, const struct nsn_netns *ns)
 {
 	static const unsigned families[] = {AF_INET, AF_INET6};
 
-	out_netns_heading(f, ns);
+	out_netns_heading(f, node, ns);
 	for (size_t k = 0; k < 2; k++)
 		for (size_t i = 0; i < ns->n_routes; i++)
 			if (ns->routes[i].family == families[k])
@@ -286,18 +288,22 @@ static void put_ns(FILE *f, const struct cli_opts *o, const struct nsn_netns *ns
 				out_rule_line(f, &ns->rules[i]);
 }
 
-void out_routes(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan)
+void out_routes(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes)
 {
 	bool first = true;
 
-	for (size_t i = 0; i < scan->n_netns; i++) {
-		const struct nsn_netns *ns = scan->netns[i];
+	for (size_t n = 0; n < n_nodes; n++) {
+		const struct nsn_scan *scan = nodes[n].scan;
 
-		if (ns->err != 0)
-			continue;
-		if (!first)
-			fputc('\n', f);
-		first = false;
-		put_ns(f, o, ns);
+		for (size_t i = 0; i < scan->n_netns; i++) {
+			const struct nsn_netns *ns = scan->netns[i];
+
+			if (ns->err != 0)
+				continue;
+			if (!first)
+				fputc('\n', f);
+			first = false;
+			put_ns(f, o, n_nodes > 1 ? nodes[n].name : NULL, ns);
+		}
 	}
 }

@@ -40,6 +40,7 @@ size_t summary_count(const struct cli_opts *o, const struct nsn_netns *ns,
 }
 
 struct ns_total {
+	const char *node;
 	const struct nsn_netns *ns;
 	size_t total, n_rows;
 	struct summary_row rows[NSN_PROTO_MAX * NSN_SS_MAX];
@@ -51,40 +52,59 @@ static int cmp_total(const void *a, const void *b)
 
 	if (x->total != y->total)
 		return x->total > y->total ? -1 : 1;
-	return x->ns->inode < y->ns->inode ? -1 : x->ns->inode > y->ns->inode;
+	if (x->ns->inode != y->ns->inode)
+		return x->ns->inode < y->ns->inode ? -1 : 1;
+	return strcmp(x->node, y->node);
 }
 
-void out_summary_table(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan)
+/* Largest namespaces first across every node shown: the build-up to spot may be on any. */
+void out_summary_table(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes)
 {
-	struct ns_total *t = calloc(scan->n_netns ? scan->n_netns : 1, sizeof(*t));
-	size_t wlabel = strlen("NETNS");
+	size_t wlabel = strlen("NETNS"), wnode = strlen("NODE"), n = 0, k = 0;
+	bool multi = n_nodes > 1;
+	struct ns_total *t;
 	char buf[32];
 
+	for (size_t i = 0; i < n_nodes; i++)
+		n += nodes[i].scan->n_netns;
+	t = calloc(n ? n : 1, sizeof(*t));
 	if (!t)
 		return;
-	for (size_t i = 0; i < scan->n_netns; i++) {
-		t[i].ns = scan->netns[i];
-		t[i].n_rows = summary_count(o, t[i].ns, t[i].rows, &t[i].total);
-		size_t n = strlen(nsn_netns_label(t[i].ns, buf, sizeof(buf)));
-		if (n > wlabel)
-			wlabel = n;
+	for (size_t i = 0; i < n_nodes; i++) {
+		const struct nsn_scan *scan = nodes[i].scan;
+
+		if (strlen(nodes[i].name) > wnode)
+			wnode = strlen(nodes[i].name);
+		for (size_t j = 0; j < scan->n_netns; j++, k++) {
+			t[k].node = nodes[i].name;
+			t[k].ns = scan->netns[j];
+			t[k].n_rows = summary_count(o, t[k].ns, t[k].rows, &t[k].total);
+			size_t len = strlen(nsn_netns_label(t[k].ns, buf, sizeof(buf)));
+			if (len > wlabel)
+				wlabel = len;
+		}
 	}
-	qsort(t, scan->n_netns, sizeof(*t), cmp_total);
-	if (!o->no_header)
+	qsort(t, n, sizeof(*t), cmp_total);
+	if (!o->no_header) {
+		if (multi)
+			fprintf(f, "%-*s ", (int)wnode, "NODE");
 		fprintf(f, "%-*s %7s %6s %6s %6s %6s  %s\n", (int)wlabel, "NETNS", "TOTAL", "TCP", "UDP",
 			"RAW", "UNIX", "BY STATE (largest first)");
-	for (size_t i = 0; i < scan->n_netns; i++) {
+	}
+	for (size_t i = 0; i < n; i++) {
 		const struct summary_row *rows = t[i].rows;
-		size_t per[NSN_PROTO_MAX] = {0}, n = t[i].n_rows;
+		size_t per[NSN_PROTO_MAX] = {0}, nr = t[i].n_rows;
 
-		for (size_t k = 0; k < n; k++)
-			per[rows[k].proto] += rows[k].count;
+		for (size_t r = 0; r < nr; r++)
+			per[rows[r].proto] += rows[r].count;
+		if (multi)
+			fprintf(f, "%-*s ", (int)wnode, t[i].node);
 		fprintf(f, "%-*s %7zu %6zu %6zu %6zu %6zu ", (int)wlabel,
 			nsn_netns_label(t[i].ns, buf, sizeof(buf)), t[i].total, per[NSN_PROTO_TCP],
 			per[NSN_PROTO_UDP], per[NSN_PROTO_RAW], per[NSN_PROTO_UNIX]);
-		for (size_t k = 0; k < n; k++)
-			fprintf(f, " %s/%s=%zu", nsn_proto_name(rows[k].proto), nsn_state_name(rows[k].state),
-				rows[k].count);
+		for (size_t r = 0; r < nr; r++)
+			fprintf(f, " %s/%s=%zu", nsn_proto_name(rows[r].proto), nsn_state_name(rows[r].state),
+				rows[r].count);
 		fputc('\n', f);
 	}
 	free(t);

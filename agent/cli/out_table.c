@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The aligned table: ss's columns with NETNS in front. Widths come from a first pass
- * over the sockets, so nothing is buffered (a host of 100k sockets stays small). */
+/* The aligned table: ss's columns with NETNS in front (and NODE before it when several
+ * nodes are shown). Widths come from a first pass over the sockets, so nothing is
+ * buffered (a host of 100k sockets stays small). */
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -9,24 +10,27 @@
 
 #include "cli.h"
 
-enum { C_NETNS, C_CONTAINER, C_POD, C_NETID, C_STATE, C_RECVQ, C_SENDQ, C_LOCAL, C_PEER, C_EXT, C_MAX };
+enum { C_NODE, C_NETNS, C_CONTAINER, C_POD, C_NETID, C_STATE, C_RECVQ, C_SENDQ, C_LOCAL, C_PEER, C_EXT, C_MAX };
 
 struct cells {
 	char c[C_MAX][192];
 };
 
 static const char *const headers[C_MAX] = {
-	"NETNS", "CONTAINER", "POD", "Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Details",
+	"NODE", "NETNS", "CONTAINER", "POD", "Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Details",
 };
 
-static bool shown(const struct cli_opts *o, int c)
+static bool shown(const struct cli_opts *o, bool multi, int c)
 {
+	if (c == C_NODE)
+		return multi;
 	return (c != C_CONTAINER && c != C_POD) || o->containers;
 }
 
-static void fill(struct cells *x, const struct cli_opts *o, const struct nsn_scan *scan,
+static void fill(struct cells *x, const struct cli_opts *o, const char *node, const struct nsn_scan *scan,
 		 const struct nsn_netns *ns, const char *label, const struct nsn_sock *s)
 {
+	snprintf(x->c[C_NODE], sizeof(x->c[0]), "%s", node);
 	snprintf(x->c[C_NETNS], sizeof(x->c[0]), "%s", label);
 	if (o->containers)
 		cli_sock_container_cells(scan, ns, s, x->c[C_CONTAINER], sizeof(x->c[0]), x->c[C_POD],
@@ -136,56 +140,65 @@ static void print_info(FILE *f, const struct nsn_sock *s)
 	fputc('\n', f);
 }
 
-void out_table(FILE *f, const struct cli_opts *o, const struct nsn_scan *scan)
+void out_table(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes)
 {
 	size_t w[C_MAX];
 	int last = o->extended ? C_EXT : C_PEER;
+	bool multi = n_nodes > 1;
 	struct cells x;
 	char buf[32];
 
 	for (int c = 0; c < C_MAX; c++)
 		w[c] = o->no_header ? 0 : strlen(headers[c]);
-	for (size_t i = 0; i < scan->n_netns; i++) {
-		const struct nsn_netns *ns = scan->netns[i];
-		const char *label = nsn_netns_label(ns, buf, sizeof(buf));
-		for (size_t k = 0; k < ns->n_socks; k++) {
-			if (!cli_sock_visible(o, &ns->socks[k]))
-				continue;
-			fill(&x, o, scan, ns, label, &ns->socks[k]);
-			for (int c = 0; c <= last; c++) {
-				size_t n = strlen(x.c[c]);
-				if (n > w[c])
-					w[c] = n;
+	for (size_t n = 0; n < n_nodes; n++) {
+		const struct nsn_scan *scan = nodes[n].scan;
+
+		for (size_t i = 0; i < scan->n_netns; i++) {
+			const struct nsn_netns *ns = scan->netns[i];
+			const char *label = nsn_netns_label(ns, buf, sizeof(buf));
+			for (size_t k = 0; k < ns->n_socks; k++) {
+				if (!cli_sock_visible(o, &ns->socks[k]))
+					continue;
+				fill(&x, o, nodes[n].name, scan, ns, label, &ns->socks[k]);
+				for (int c = 0; c <= last; c++) {
+					size_t len = strlen(x.c[c]);
+					if (len > w[c])
+						w[c] = len;
+				}
 			}
 		}
 	}
 	if (!o->no_header) {
 		for (int c = 0; c <= last; c++)
-			if (shown(o, c))
+			if (shown(o, multi, c))
 				fprintf(f, "%-*s%s", c == last && !o->procs ? 0 : (int)w[c], headers[c],
 					c == last && !o->procs ? "" : " ");
 		fputs(o->procs ? "Process\n" : "\n", f);
 	}
-	for (size_t i = 0; i < scan->n_netns; i++) {
-		const struct nsn_netns *ns = scan->netns[i];
-		const char *label = nsn_netns_label(ns, buf, sizeof(buf));
-		for (size_t k = 0; k < ns->n_socks; k++) {
-			const struct nsn_sock *s = &ns->socks[k];
-			if (!cli_sock_visible(o, s))
-				continue;
-			fill(&x, o, scan, ns, label, s);
-			for (int c = 0; c <= last; c++) {
-				if (!shown(o, c))
+	for (size_t n = 0; n < n_nodes; n++) {
+		const struct nsn_scan *scan = nodes[n].scan;
+
+		for (size_t i = 0; i < scan->n_netns; i++) {
+			const struct nsn_netns *ns = scan->netns[i];
+			const char *label = nsn_netns_label(ns, buf, sizeof(buf));
+			for (size_t k = 0; k < ns->n_socks; k++) {
+				const struct nsn_sock *s = &ns->socks[k];
+				if (!cli_sock_visible(o, s))
 					continue;
-				bool num = c == C_RECVQ || c == C_SENDQ;
-				bool pad = c < last || o->procs;
-				fprintf(f, num ? "%*s%s" : "%-*s%s", pad ? (int)w[c] : 0, x.c[c], pad ? " " : "");
+				fill(&x, o, nodes[n].name, scan, ns, label, s);
+				for (int c = 0; c <= last; c++) {
+					if (!shown(o, multi, c))
+						continue;
+					bool num = c == C_RECVQ || c == C_SENDQ;
+					bool pad = c < last || o->procs;
+					fprintf(f, num ? "%*s%s" : "%-*s%s", pad ? (int)w[c] : 0, x.c[c], pad ? " " : "");
+				}
+				if (o->procs)
+					print_procs(f, scan, s);
+				fputc('\n', f);
+				if (o->info)
+					print_info(f, s);
 			}
-			if (o->procs)
-				print_procs(f, scan, s);
-			fputc('\n', f);
-			if (o->info)
-				print_info(f, s);
 		}
 	}
 }

@@ -386,6 +386,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	while (r >= 0 && a->state != CONN_CLOSING && (r = nsn_frame_reader_next(&a->reader, &data, &len)) > 0) {
 		NsnFrame *f;
 
+		if (len == 0)
+			continue; /* an empty frame is legal and means nothing (nsnet.proto) */
 		r = nsn_wire_unpack(data, len, a->o.max_frame, &f);
 		if (r < 0)
 			break;

@@ -91,6 +91,26 @@ int nsn_gather(const struct nsn_gather_opts *opts, struct nsn_scan **ret_scan);
  */
 int nsn_gather_check_caps(enum nsn_scope scope, const char **ret_missing);
 
+/**
+ * Narrow a scan gathered (or decoded) with broader options to what nsn_gather() would
+ * have reported with @p opts: sockets of the protocols, families (inet sockets only)
+ * and states asked for (none with NSN_GATHER_NO_SOCKS), tcp_info and socket memory
+ * only with NSN_GATHER_INFO, and routes and rules, links, counters and containers
+ * only with their flags. Scope, target and the process map are left alone. Works in
+ * place (hidden namespaces included) and cannot fail; nothing is freed before
+ * nsn_scan_free().
+ */
+void nsn_scan_select(struct nsn_scan *scan, const struct nsn_gather_opts *opts);
+
+/**
+ * Keep only the namespace(s) @p target names: a name (`ip netns` name, or the path of
+ * another nsfs bind mount; "/run/netns/NAME" also matches NAME) or an inode in decimal.
+ * The others move behind n_netns (n_netns_hidden), as kept veths may name them.
+ * @return 0, -ENOENT when nothing matched (then no namespace is left visible), or
+ *         -ENOMEM with the scan unchanged.
+ */
+int nsn_scan_select_netns(struct nsn_scan *scan, const char *target);
+
 #ifdef __cplusplus
 }
 #endif

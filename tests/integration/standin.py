@@ -142,13 +142,15 @@ def describe(kind, body):
 
 def serve(conn, args, rec, cid):
     emit({"ev": "connected", "conn": cid})
-    if args.no_read:
-        # Hold the connection open and never read: the agent's writes pile up.
-        while True:
-            time.sleep(3600)
     buf = b""
+    welcomed = False
     try:
         while True:
+            if args.no_read and welcomed:
+                # Welcome sent: from now on hold the connection and never read, so
+                # the agent's writes pile up.
+                while True:
+                    time.sleep(3600)
             data = conn.recv(1 << 16)
             if not data:
                 break
@@ -176,6 +178,8 @@ def serve(conn, args, rec, cid):
                         continue
                     welcome = enc_field(1, 1) + enc_field(2, b"standin") + enc_field(3, 16 << 20)
                     conn.sendall(frame(3, welcome))
+                    welcomed = True
+                    break
                 elif kind == "scan_done" and not args.no_ack:
                     conn.sendall(frame(4, enc_field(1, seq)))
     except OSError as ex:

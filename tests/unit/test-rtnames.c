@@ -519,10 +519,11 @@ TEST(routes_view)
 	struct nsn_netns *list[] = {&a, &broken, &b};
 	struct nsn_scan scan = {.netns = list, .n_netns = 3};
 	struct cli_opts o = {.routes = true, .rules = true};
+	struct cli_node node = {.name = "n", .scan = &scan};
 	static char buf[1024];
 	FILE *f = fmemopen(buf, sizeof(buf), "w");
 
-	out_routes(f, &o, &scan);
+	out_routes(f, &o, &node, 1);
 	fclose(f);
 	/* IPv4 before IPv6 whatever the dump order; failed namespaces left out. */
 	ASSERT_STREQ(buf, "netns host (inode 4026531840)\n"
@@ -535,7 +536,7 @@ TEST(routes_view)
 			  "0:\tfrom all lookup local\n");
 	o.rules = false;
 	f = fmemopen(buf, sizeof(buf), "w");
-	out_routes(f, &o, &scan);
+	out_routes(f, &o, &node, 1);
 	fclose(f);
 	ASSERT_STREQ(buf, "netns host (inode 4026531840)\n"
 			  "\n"

@@ -1,0 +1,435 @@
+#!/usr/bin/env python3
+"""nsnet-agent against a collector stand-in (standin.py), with real namespaces.
+
+1. The full snapshot, replayed with `nsnetstat --from`, equals local
+   `nsnetstat --all-namespaces --json` (test namespaces exactly: sockets incl. raw,
+   TIME-WAIT and SYN-RECV, processes, routes, links; every namespace by identity).
+2. A namespace created after start arrives within 2 s; a deleted one is sent as gone.
+   Later scans of an idle node send deltas only, far smaller than the snapshot.
+3. The collector killed and restarted on the same port: reconnect, Hello, full resync,
+   and the replay of the new connection alone equals the local view again.
+4. Hello carries node, token, boot id; /healthz answers; SIGHUP rescans; SIGTERM exits 0
+   within 2 s; CapEff is exactly CAP_SYS_ADMIN|CAP_SYS_PTRACE and NoNewPrivs is 1.
+5. A collector that stops reading: the queue stays bounded, RSS stays bounded, and the
+   coalesced scans are counted (in /healthz and in the next Hello).
+6. Bad command lines: one line, exit 2; a missing capability: one line, exit 2.
+
+usage: test_agent.py NSNET_AGENT NSNETSTAT
+"""
+
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "netns"))
+import nsntlib as L  # noqa: E402
+
+CAP_SYS_PTRACE, CAP_SYS_ADMIN = 19, 21
+
+
+class Standin:
+    """standin.py as a child: its JSON events, read as they come."""
+
+    def __init__(self, world, listen, record, *flags):
+        self.record = record
+        self.p = world.spawn([sys.executable, os.path.join(HERE, "standin.py"), "--listen", listen,
+                              "--record", record] + list(flags), stdout=subprocess.PIPE, text=True)
+        self.events = []
+        first = self.wait(lambda e: e["ev"] == "listening", 10)
+        if not first:
+            raise RuntimeError("standin did not start")
+        self.port = first.get("port")
+
+    def poll(self, timeout=0.0):
+        end = time.monotonic() + timeout
+        while True:
+            left = max(0.0, end - time.monotonic())
+            r, _, _ = select.select([self.p.stdout], [], [], left)
+            if not r:
+                return
+            line = self.p.stdout.readline()
+            if not line:
+                return
+            self.events.append(json.loads(line))
+            if time.monotonic() >= end:
+                # Drain what is already there without blocking.
+                continue
+
+    def wait(self, pred, timeout, start=0):
+        """The first event at index >= start matching pred, waiting up to timeout."""
+        end = time.monotonic() + timeout
+        i = start
+        while True:
+            while i < len(self.events):
+                if pred(self.events[i]):
+                    return self.events[i]
+                i += 1
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            r, _, _ = select.select([self.p.stdout], [], [], left)
+            if r:
+                line = self.p.stdout.readline()
+                if not line:
+                    return None
+                self.events.append(json.loads(line))
+
+    def kill(self):
+        self.p.kill()
+        self.p.wait()
+
+
+def http_get(port, path="/healthz"):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    head, _, body = data.decode().partition("\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def status_of(pid):
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return out
+
+
+class Agent:
+    def __init__(self, world, binary, args, log):
+        self.log = log
+        self.f = open(log, "w")
+        self.p = world.spawn([binary] + args, stderr=self.f, stdout=subprocess.DEVNULL)
+        self.health = None
+
+    def lines(self):
+        with open(self.log) as f:
+            return f.read().splitlines()
+
+    def wait_log(self, needle, timeout):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for line in self.lines():
+                if needle in line:
+                    return line
+            time.sleep(0.05)
+        return None
+
+    def health_port(self):
+        line = self.wait_log("event=health_listening", 5)
+        return int(line.rsplit("port=", 1)[1]) if line else None
+
+
+def view(binary, args):
+    r, doc = L.nsnetstat(binary, args, timeout=60)
+    if r.returncode != 0 or doc is None:
+        raise AssertionError("nsnetstat %s: exit %d: %s" % (" ".join(args), r.returncode, r.stderr.strip()))
+    return doc
+
+
+def by_inode(doc):
+    return {ns["inode"]: ns for ns in L.namespaces(doc)}
+
+
+def canon_socks(ns):
+    return sorted(json.dumps(s, sort_keys=True) for s in ns.get("sockets", []))
+
+
+def compare_views(rep, label, nsnetstat, record, mine, flags):
+    """--from RECORD vs --all-namespaces with the same flags: every namespace by
+    identity, and the test's namespaces field by field."""
+    remote = view(nsnetstat, ["--from", record, "--json"] + flags)
+    local = view(nsnetstat, ["--all-namespaces", "--json"] + flags)
+    rn, ln = by_inode(remote), by_inode(local)
+    rep.check(set(rn) == set(ln), "%s: namespaces differ: only remote %s, only local %s"
+              % (label, sorted(set(rn) - set(ln)), sorted(set(ln) - set(rn))))
+    for name, ino in mine:
+        r, l_ = rn.get(ino), ln.get(ino)
+        if not rep.check(r is not None and l_ is not None, "%s: %s (inode %d) missing: remote %s local %s"
+                         % (label, name, ino, r is not None, l_ is not None)):
+            continue
+        # Interface counters and protocol counters move between the agent's scan and
+        # the local one (IPv6 router solicitations on a fresh veth): the same
+        # interfaces and counter names, and values that did not go backwards.
+        if "links" in l_ or "links" in r:
+            rl, ll = r.get("links") or [], l_.get("links") or []
+            strip = lambda links: [{k: v for k, v in x.items() if k != "stats"} for x in links]  # noqa: E731
+            rep.check(strip(rl) == strip(ll), "%s: %s: links differ:\n remote %s\n local  %s"
+                      % (label, name, json.dumps(strip(rl))[:1500], json.dumps(strip(ll))[:1500]))
+            for x, y in zip(rl, ll):
+                back = [k for k, v in (x.get("stats") or {}).items() if v > (y.get("stats") or {}).get(k, 0)]
+                rep.check(not back, "%s: %s: %s counters ahead of the later local scan: %s"
+                          % (label, name, x["name"], back))
+        if "counters" in l_ or "counters" in r:
+            rep.check(sorted(r.get("counters") or {}) == sorted(l_.get("counters") or {}),
+                      "%s: %s: counter names differ" % (label, name))
+        for key in ("names", "cookie", "host", "pid", "nprocs", "containers", "routes", "rules"):
+            if key in l_ or key in r:
+                rep.check(r.get(key) == l_.get(key), "%s: %s: %s differs:\n remote %s\n local  %s"
+                          % (label, name, key, json.dumps(r.get(key))[:1500], json.dumps(l_.get(key))[:1500]))
+        rs, ls = canon_socks(r), canon_socks(l_)
+        if rep.check(rs == ls, "%s: %s: sockets differ:\n only remote %s\n only local %s"
+                     % (label, name, sorted(set(rs) - set(ls))[:5], sorted(set(ls) - set(rs))[:5])):
+            print("ok: %s: %s: %d sockets, identical" % (label, name, len(ls)))
+    return remote
+
+
+def main():
+    if len(sys.argv) != 3:
+        print("usage: test_agent.py NSNET_AGENT NSNETSTAT", file=sys.stderr)
+        return 2
+    agent_bin, nsnetstat = sys.argv[1], sys.argv[2]
+    rep = L.Report()
+
+    # 6a. Bad command lines need nothing.
+    for bad, want in ((["--collector", "nohost"], "expected HOST:PORT"),
+                      (["--collector", "h:99999"], "must be a number from 0 to 65535"),
+                      (["--collector", "::1:80"], "needs brackets"),
+                      (["--collector", "unix:"], "needs a path"),
+                      (["--collector", "h:1", "--interval", "0"], "--interval"),
+                      (["--bogus"], "unknown option '--bogus'"),
+                      ([], "--collector HOST:PORT|unix:PATH is required")):
+        r = subprocess.run([agent_bin] + bad, capture_output=True, text=True, timeout=10)
+        lines = r.stderr.strip().splitlines()
+        rep.check(r.returncode == 2 and len(lines) == 1 and want in lines[0],
+                  "nsnet-agent %s: want exit 2 and one line with %r, got %d %r" % (bad, want, r.returncode, r.stderr))
+    r = subprocess.run([agent_bin, "--help"], capture_output=True, text=True)
+    for flag in ("--collector", "--node", "--interval", "--token-file", "--host-root", "--health-listen",
+                 "--max-buffer", "--output"):
+        rep.check(r.returncode == 0 and flag in r.stdout, "--help does not show %s" % flag)
+
+    L.require_root()
+    world = L.World()
+    tmp = world.tmpdir()
+
+    # 6b. A missing capability: one line, exit 2 (capsh from libcap2-bin).
+    if shutil.which("capsh"):
+        r = subprocess.run(["capsh", "--drop=cap_sys_ptrace", "--", "-c",
+                            "exec %s --collector 127.0.0.1:9" % agent_bin], capture_output=True, text=True, timeout=10)
+        rep.check(r.returncode == 2 and "missing capability cap_sys_ptrace" in r.stderr
+                  and len(r.stderr.strip().splitlines()) == 1,
+                  "without cap_sys_ptrace: want exit 2 and one line, got %d %r" % (r.returncode, r.stderr))
+    else:
+        rep.check(False, "capsh missing: scripts/install-deps.sh installs libcap2-bin")
+
+    # The world: namespaces a, b (veth), c, and the socket zoo of the netns tests.
+    a, b, c = world.add_netns("a"), world.add_netns("b"), world.add_netns("c")
+    L.run(["ip", "-n", a, "link", "add", "veth0", "type", "veth", "peer", "name", "veth1", "netns", b])
+    for ns, dev, v4, v6 in ((a, "veth0", "10.99.0.1/24", "fd99::1/64"), (b, "veth1", "10.99.0.2/24", "fd99::2/64")):
+        L.run(["ip", "-n", ns, "addr", "add", v4, "dev", dev])
+        L.run(["ip", "-n", ns, "addr", "add", v6, "dev", dev, "nodad"])
+        L.run(["ip", "-n", ns, "link", "set", dev, "up"])
+    L.run(["ip", "-n", a, "route", "add", "10.77.0.0/16", "via", "10.99.0.2", "table", "100"])
+    fx = L.start_fixture(world, {"tag": world.tag, "tmpdir": tmp,
+                                 "ns": {"a": "/run/netns/" + a, "b": "/run/netns/" + b, "c": "/run/netns/" + c}})
+    mine = [(n, os.stat("/run/netns/" + n).st_ino) for n in (a, b, c)]
+    # Link state settles asynchronously (linkwatch runs up to 1 s after `link set up`):
+    # let it, so that the agent's first snapshot and the later local view agree.
+    time.sleep(1.2)
+
+    record = os.path.join(tmp, "rec1.bin")
+    st = Standin(world, "127.0.0.1:0", record)
+    token = os.path.join(tmp, "token")
+    with open(token, "w") as f:
+        f.write("s3cret-token\n")
+    ag = Agent(world, agent_bin, ["--collector", "127.0.0.1:%d" % st.port, "--node", "node-a", "--interval", "2",
+                                  "--token-file", token, "--health-listen", "127.0.0.1:0"],
+               os.path.join(tmp, "agent.log"))
+
+    # 1. Hello, then the full snapshot.
+    hello = st.wait(lambda e: e["ev"] == "hello", 10)
+    if rep.check(hello is not None, "no Hello within 10 s; agent log:\n" + "\n".join(ag.lines())):
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            boot = f.read().strip()
+        rep.check(hello["node"] == "node-a" and hello["token"] == "s3cret-token" and hello["boot_id"] == boot
+                  and hello["role"] == 1 and hello["protocol_version"] == 1 and hello["seq"] == 1,
+                  "Hello fields: %r" % hello)
+    full = st.wait(lambda e: e["ev"] == "scan_done" and e["full"], 15)
+    if not rep.check(full is not None, "no full ScanDone within 15 s; agent log:\n" + "\n".join(ag.lines())):
+        return finish(rep)
+    snaps = [e for e in st.events if e["ev"] == "snapshot" and e["conn"] == 1]
+    rep.check({e["id"]["inode"] for e in snaps} >= {ino for _, ino in mine},
+              "the full snapshot lacks test namespaces: %s" % sorted(e["id"]["inode"] for e in snaps))
+    rep.check(all(e["id"]["cookie"] for e in snaps), "a snapshot without a netns cookie")
+    seqs = [e["seq"] for e in st.events if e.get("conn") == 1 and "seq" in e]
+    rep.check(seqs == list(range(1, len(seqs) + 1)), "seq not 1, 2, 3, ...: %s" % seqs[:20])
+    full_bytes = sum(e["bytes"] for e in st.events if e.get("conn") == 1 and e["ev"] in ("snapshot", "hello"))
+
+    compare_views(rep, "full snapshot -tuwanxp", nsnetstat, record, mine, ["-tuwanxp"])
+    compare_views(rep, "full snapshot -r -i -s", nsnetstat, record, mine, ["-r", "--rules", "-i", "-s"])
+
+    # /healthz, capabilities.
+    hp = ag.health_port()
+    if rep.check(hp is not None, "no health_listening line"):
+        code, body = http_get(hp)
+        doc = json.loads(body)
+        rep.check(code == 200 and doc["status"] == "ok" and doc["connected"] is True and doc["scans"] >= 1,
+                  "/healthz: %d %s" % (code, body))
+        code, _ = http_get(hp, "/nope")
+        rep.check(code == 404, "/nope: want 404, got %d" % code)
+    s = status_of(ag.p.pid)
+    rep.check(int(s["CapEff"], 16) == (1 << CAP_SYS_ADMIN | 1 << CAP_SYS_PTRACE) and
+              int(s["CapPrm"], 16) == (1 << CAP_SYS_ADMIN | 1 << CAP_SYS_PTRACE) and
+              int(s["CapBnd"], 16) == (1 << CAP_SYS_ADMIN | 1 << CAP_SYS_PTRACE) and
+              s["NoNewPrivs"] == "1" and int(s["CapAmb"], 16) == 0,
+              "capabilities: %s" % {k: s[k] for k in ("CapEff", "CapPrm", "CapBnd", "CapAmb", "NoNewPrivs")})
+    rep.check(any("capabilities=cap_sys_admin,cap_sys_ptrace" in x for x in ag.lines()),
+              "the retained capabilities are not logged")
+
+    # 2. A namespace created after start arrives within 2 s; a deleted one goes.
+    n0 = len(st.events)
+    t0 = time.monotonic()
+    d = world.add_netns("late")
+    d_ino = os.stat("/run/netns/" + d).st_ino
+    ev = st.wait(lambda e: e["ev"] == "snapshot" and e["id"]["inode"] == d_ino, 5, n0)
+    rep.check(ev is not None and ev["t"] - t0 < 2.0, "new namespace: snapshot after %s s"
+              % (round(ev["t"] - t0, 2) if ev else "never"))
+    if ev:
+        print("ok: new namespace sent after %.2f s" % (ev["t"] - t0))
+    # A namespace held only by a process (no /run/netns entry, no inotify event):
+    # the process scan finds it.
+    n1 = len(st.events)
+    t1 = time.monotonic()
+    u = world.unshare_sleep(60)
+    u_ino = os.stat("/proc/%d/ns/net" % u.pid).st_ino
+    ev = st.wait(lambda e: e["ev"] == "snapshot" and e["id"]["inode"] == u_ino, 5, n1)
+    rep.check(ev is not None and ev["t"] - t1 < 2.0, "unshare -n namespace: snapshot after %s s"
+              % (round(ev["t"] - t1, 2) if ev else "never"))
+    n2 = len(st.events)
+    t2 = time.monotonic()
+    L.run(["ip", "netns", "del", d])
+    world.netns.remove(d)
+    ev = st.wait(lambda e: e["ev"] == "gone" and e["id"]["inode"] == d_ino, 5, n2)
+    rep.check(ev is not None and ev["t"] - t2 < 2.0, "deleted namespace: gone after %s s"
+              % (round(ev["t"] - t2, 2) if ev else "never"))
+    u.kill()
+    u.wait()
+    ev = st.wait(lambda e: e["ev"] == "gone" and e["id"]["inode"] == u_ino, 5, n2)
+    rep.check(ev is not None, "the unshare namespace was not sent as gone after its process died")
+
+    # Idle: two more interval scans send deltas only, and little.
+    n3 = len(st.events)
+    st.wait(lambda e: e["ev"] == "scan_done", 5, n3)
+    n4 = len(st.events)
+    ev = st.wait(lambda e: e["ev"] == "scan_done", 5, n4)
+    idle = [e for e in st.events[n4:] if e.get("conn") == 1 and "bytes" in e]
+    if rep.check(ev is not None, "no idle scan within 5 s"):
+        idle_bytes = sum(e["bytes"] for e in idle if e["t"] <= ev["t"])
+        rep.check(not any(e["ev"] == "snapshot" for e in idle), "an idle interval sent a snapshot")
+        rep.check(idle_bytes < 0.05 * full_bytes, "idle interval sent %d bytes, full snapshot %d"
+                  % (idle_bytes, full_bytes))
+        print("ok: idle interval %d bytes vs full snapshot %d (%.2f%%)" % (idle_bytes, full_bytes,
+                                                                          100.0 * idle_bytes / full_bytes))
+    # SIGHUP: a rescan now.
+    n5 = len(st.events)
+    os.kill(ag.p.pid, signal.SIGHUP)
+    ev = st.wait(lambda e: e["ev"] == "scan_done", 1.5, n5)
+    rep.check(ev is not None and ag.wait_log("reason=sighup", 1), "SIGHUP did not rescan within 1.5 s")
+
+    # 3. Collector killed and restarted on the same port: full resync.
+    port = st.port
+    st.kill()
+    changed = world.add_netns("while-down")  # appears while the collector is away
+    time.sleep(1.0)
+    record2 = os.path.join(tmp, "rec2.bin")
+    st2 = Standin(world, "127.0.0.1:%d" % port, record2)
+    full2 = st2.wait(lambda e: e["ev"] == "scan_done" and e["full"], 20)
+    if rep.check(full2 is not None, "no full resync within 20 s after the collector restarted; agent log:\n"
+                 + "\n".join(ag.lines()[-15:])):
+        h2 = [e for e in st2.events if e["ev"] == "hello"]
+        rep.check(len(h2) == 1 and h2[0]["session"] == hello["session"] and h2[0]["stats"]["connects"] == 1,
+                  "resync Hello: %r" % h2)
+        compare_views(rep, "resync -tuwanxp", nsnetstat, record2, mine + [(changed, os.stat("/run/netns/" + changed).st_ino)],
+                      ["-tuwanxp"])
+
+    # 4. SIGTERM: flush and exit 0 within 2 s.
+    t = time.monotonic()
+    ag.p.send_signal(signal.SIGTERM)
+    try:
+        rc = ag.p.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        rc = None
+    rep.check(rc == 0 and time.monotonic() - t < 2.0, "SIGTERM: exit %r after %.2f s" % (rc, time.monotonic() - t))
+
+    # 5. A collector that stops reading, over a unix socket (small kernel buffers),
+    #    with namespaces churning so that every scan has something to say.
+    sock = os.path.join(tmp, "stuck.sock")
+    st3 = Standin(world, "unix:" + sock, os.path.join(tmp, "rec3.bin"), "--no-read")
+    ag3 = Agent(world, agent_bin, ["--collector", "unix:" + sock, "--interval", "0.2", "--max-buffer", "256k",
+                                   "--health-listen", "127.0.0.1:0"], os.path.join(tmp, "agent3.log"))
+    hp3 = ag3.health_port()
+    churn = world.spawn([sys.executable, "-c", CHURN, world.tag], stdout=subprocess.DEVNULL)
+    peak_rss = 0
+    peak_q = 0
+    end = time.monotonic() + 8
+    while time.monotonic() < end:
+        s = status_of(ag3.p.pid)
+        peak_rss = max(peak_rss, int(s["VmRSS"].split()[0]))
+        if hp3:
+            _, body = http_get(hp3)
+            peak_q = max(peak_q, json.loads(body)["queued_bytes"])
+        time.sleep(0.25)
+    churn.kill()
+    churn.wait()
+    for i in range(6):
+        subprocess.run(["ip", "netns", "del", "%s-churn%d" % (world.tag, i)], capture_output=True)
+    _, body = http_get(hp3) if hp3 else (0, "{}")
+    h = json.loads(body)
+    print("stuck collector: peak RSS %d kB, peak queue %d bytes, %s" % (peak_rss, peak_q, body.strip()))
+    rep.check(h.get("scans_coalesced", 0) > 0 and h.get("updates_coalesced", 0) > 0,
+              "no coalesced scans counted with a collector that does not read: %s" % body)
+    rep.check(peak_q <= 256 * 1024 + 4 * 1024 * 1024, "queue grew to %d bytes (bound 256k + one scan)" % peak_q)
+    rep.check(peak_rss < 64 * 1024, "agent RSS %d kB with a stuck collector (bound 64 MB)" % peak_rss)
+    # The drops are reported in the next Hello: restart the stand-in, reading this time.
+    st3.kill()
+    st4 = Standin(world, "unix:" + sock, os.path.join(tmp, "rec4.bin"))
+    h4 = st4.wait(lambda e: e["ev"] == "hello", 40)
+    rep.check(h4 is not None and h4["stats"]["scans_coalesced"] > 0,
+              "the next Hello does not report the coalesced scans: %r" % h4)
+    ag3.p.send_signal(signal.SIGTERM)
+    ag3.p.wait(timeout=5)
+    return finish(rep)
+
+
+CHURN = r"""
+import os, socket, subprocess, sys, time
+tag = sys.argv[1]
+i = 0
+held = []
+while True:
+    name = "%s-churn%d" % (tag, i % 6)
+    subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    subprocess.run(["ip", "netns", "add", name], capture_output=True)
+    i += 1
+    socks = [socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) for _ in range(200)]
+    for k, s in enumerate(socks):
+        s.bind("\0%s-churn-%d-%d" % (tag, i, k))
+    held.append(socks)
+    if len(held) > 3:
+        for s in held.pop(0):
+            s.close()
+    time.sleep(0.05)
+"""
+
+
+def finish(rep):
+    print("%d of %d checks failed" % (len(rep.failures), rep.checks))
+    return 1 if rep.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
