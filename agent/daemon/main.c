@@ -605,9 +605,12 @@ int main(int argc, char **argv)
 	uv_signal_init(a->loop, &a->sig_int);
 	uv_signal_init(a->loop, &a->sig_hup);
 	a->sig_term.data = a->sig_int.data = a->sig_hup.data = a;
-	uv_signal_start(&a->sig_term, on_signal, SIGTERM);
-	uv_signal_start(&a->sig_int, on_signal, SIGINT);
-	uv_signal_start(&a->sig_hup, on_signal, SIGHUP);
+	if ((r = uv_signal_start(&a->sig_term, on_signal, SIGTERM)) < 0 ||
+	    (r = uv_signal_start(&a->sig_int, on_signal, SIGINT)) < 0 ||
+	    (r = uv_signal_start(&a->sig_hup, on_signal, SIGHUP)) < 0) {
+		fprintf(stderr, "nsnet-agent: installing signal handlers: %s\n", uv_strerror(r));
+		return 1;
+	}
 	uv_async_init(a->loop, &a->w.async, on_scan_result);
 	a->w.async.data = a;
 	if (a->o.health_listen) {

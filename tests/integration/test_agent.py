@@ -40,27 +40,30 @@ class Standin:
     def __init__(self, world, listen, record, *flags):
         self.record = record
         self.p = world.spawn([sys.executable, os.path.join(HERE, "standin.py"), "--listen", listen,
-                              "--record", record] + list(flags), stdout=subprocess.PIPE, text=True)
+                              "--record", record] + list(flags), stdout=subprocess.PIPE)
         self.events = []
+        self.fd = self.p.stdout.fileno()
+        self.buf = b""
         first = self.wait(lambda e: e["ev"] == "listening", 10)
         if not first:
             raise RuntimeError("standin did not start")
         self.port = first.get("port")
 
-    def poll(self, timeout=0.0):
-        end = time.monotonic() + timeout
-        while True:
-            left = max(0.0, end - time.monotonic())
-            r, _, _ = select.select([self.p.stdout], [], [], left)
-            if not r:
-                return
-            line = self.p.stdout.readline()
-            if not line:
-                return
-            self.events.append(json.loads(line))
-            if time.monotonic() >= end:
-                # Drain what is already there without blocking.
-                continue
+    def _read(self, timeout):
+        """Read what the stand-in printed within timeout into self.events. The pipe
+        is read raw: a buffered readline() would hide complete lines from select()."""
+        r, _, _ = select.select([self.fd], [], [], max(0.0, timeout))
+        if not r:
+            return True
+        data = os.read(self.fd, 65536)
+        if not data:
+            return False
+        self.buf += data
+        while b"\n" in self.buf:
+            line, self.buf = self.buf.split(b"\n", 1)
+            if line.strip():
+                self.events.append(json.loads(line))
+        return True
 
     def wait(self, pred, timeout, start=0):
         """The first event at index >= start matching pred, waiting up to timeout."""
@@ -72,14 +75,8 @@ class Standin:
                     return self.events[i]
                 i += 1
             left = end - time.monotonic()
-            if left <= 0:
+            if left <= 0 or not self._read(left):
                 return None
-            r, _, _ = select.select([self.p.stdout], [], [], left)
-            if r:
-                line = self.p.stdout.readline()
-                if not line:
-                    return None
-                self.events.append(json.loads(line))
 
     def kill(self):
         self.p.kill()
@@ -149,11 +146,37 @@ def canon_socks(ns):
     return sorted(json.dumps(s, sort_keys=True) for s in ns.get("sockets", []))
 
 
-def compare_views(rep, label, nsnetstat, record, mine, flags):
+def structure(doc, mine):
+    """What must not change while the test compares: the test namespaces' routes,
+    rules, links without counters, counter names and sockets."""
+    out = {}
+    for _, ino in mine:
+        for ns in L.namespaces(doc):
+            if ns["inode"] == ino:
+                out[ino] = json.dumps({"routes": ns.get("routes"), "rules": ns.get("rules"),
+                                       "links": [{k: v for k, v in x.items() if k != "stats"}
+                                                 for x in ns.get("links") or []],
+                                       "counters": sorted(ns.get("counters") or {}),
+                                       "sockets": canon_socks(ns)}, sort_keys=True)
+    return out
+
+
+def compare_views(rep, label, nsnetstat, record, mine, flags, st):
     """--from RECORD vs --all-namespaces with the same flags: every namespace by
-    identity, and the test's namespaces field by field."""
+    identity, and the test's namespaces field by field. A fresh veth keeps changing
+    for a while (linkwatch, IPv6 link-local addresses after DAD, their routes), so the
+    comparison waits until two local views around one agent scan agree: the agent's
+    scan then saw that same state."""
+    for _ in range(10):
+        before = view(nsnetstat, ["--all-namespaces", "--json"] + flags)
+        n = len(st.events)
+        if not st.wait(lambda e: e["ev"] == "scan_done", 10, n):
+            break
+        local = view(nsnetstat, ["--all-namespaces", "--json"] + flags)
+        if structure(before, mine) == structure(local, mine):
+            break
+        print("(%s: the test namespaces changed during the agent's scan; again)" % label)
     remote = view(nsnetstat, ["--from", record, "--json"] + flags)
-    local = view(nsnetstat, ["--all-namespaces", "--json"] + flags)
     rn, ln = by_inode(remote), by_inode(local)
     rep.check(set(rn) == set(ln), "%s: namespaces differ: only remote %s, only local %s"
               % (label, sorted(set(rn) - set(ln)), sorted(set(ln) - set(rn))))
@@ -237,9 +260,6 @@ def main():
     fx = L.start_fixture(world, {"tag": world.tag, "tmpdir": tmp,
                                  "ns": {"a": "/run/netns/" + a, "b": "/run/netns/" + b, "c": "/run/netns/" + c}})
     mine = [(n, os.stat("/run/netns/" + n).st_ino) for n in (a, b, c)]
-    # Link state settles asynchronously (linkwatch runs up to 1 s after `link set up`):
-    # let it, so that the agent's first snapshot and the later local view agree.
-    time.sleep(1.2)
 
     record = os.path.join(tmp, "rec1.bin")
     st = Standin(world, "127.0.0.1:0", record)
@@ -269,8 +289,8 @@ def main():
     rep.check(seqs == list(range(1, len(seqs) + 1)), "seq not 1, 2, 3, ...: %s" % seqs[:20])
     full_bytes = sum(e["bytes"] for e in st.events if e.get("conn") == 1 and e["ev"] in ("snapshot", "hello"))
 
-    compare_views(rep, "full snapshot -tuwanxp", nsnetstat, record, mine, ["-tuwanxp"])
-    compare_views(rep, "full snapshot -r -i -s", nsnetstat, record, mine, ["-r", "--rules", "-i", "-s"])
+    compare_views(rep, "snapshot and deltas -tuwanxp", nsnetstat, record, mine, ["-tuwanxp"], st)
+    compare_views(rep, "snapshot and deltas -r -i -s", nsnetstat, record, mine, ["-r", "--rules", "-i", "-s"], st)
 
     # /healthz, capabilities.
     hp = ag.health_port()
@@ -338,7 +358,9 @@ def main():
     n5 = len(st.events)
     os.kill(ag.p.pid, signal.SIGHUP)
     ev = st.wait(lambda e: e["ev"] == "scan_done", 1.5, n5)
-    rep.check(ev is not None and ag.wait_log("reason=sighup", 1), "SIGHUP did not rescan within 1.5 s")
+    rep.check(ev is not None and ag.wait_log("reason=sighup", 1),
+              "SIGHUP did not rescan within 1.5 s; stand-in events %s; agent log:\n%s"
+              % (st.events[n5 - 3:], "\n".join(ag.lines()[-8:])))
 
     # 3. Collector killed and restarted on the same port: full resync.
     port = st.port
@@ -353,8 +375,8 @@ def main():
         h2 = [e for e in st2.events if e["ev"] == "hello"]
         rep.check(len(h2) == 1 and h2[0]["session"] == hello["session"] and h2[0]["stats"]["connects"] == 1,
                   "resync Hello: %r" % h2)
-        compare_views(rep, "resync -tuwanxp", nsnetstat, record2, mine + [(changed, os.stat("/run/netns/" + changed).st_ino)],
-                      ["-tuwanxp"])
+        compare_views(rep, "resync -tuwanxp", nsnetstat, record2,
+                      mine + [(changed, os.stat("/run/netns/" + changed).st_ino)], ["-tuwanxp"], st2)
 
     # 4. SIGTERM: flush and exit 0 within 2 s.
     t = time.monotonic()
