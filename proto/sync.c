@@ -31,6 +31,7 @@ struct sent_ns {
 	struct cfp *ctrs; /* in the scan's order */
 	size_t n_ctrs;
 	bool seen;
+	bool weak; /* its cookies could not serve as keys (see encode_socks()) */
 };
 
 struct nsn_sync {
@@ -54,6 +55,7 @@ struct work {
 	Nsnet__V1__Socket **socks; /* encoded, sorted like fps */
 	struct fp *fps;
 	size_t n_socks;
+	bool weak; /* the cookies cannot serve as keys */
 };
 
 static void sent_ns_release(struct sent_ns *e)
@@ -264,20 +266,54 @@ static int encode_socks(struct work *w)
 	return weak;
 }
 
+static bool repeats(const struct work *w, size_t i)
+{
+	uint64_t key = w->fps[i].key;
+
+	return key != 0 && ((i > 0 && w->fps[i - 1].key == key) ||
+			    (i + 1 < w->n_socks && w->fps[i + 1].key == key));
+}
+
+/* A delta may add sockets without a cookie, but not a cookie the peer already has: when
+ * a namespace with repeated cookies is split, every socket whose cookie repeats goes in
+ * the snapshot itself, ahead of the others (which makes the snapshot larger than
+ * NSN_SYNC_CHUNK only if more sockets than that repeat a cookie). */
+static int repeats_first(struct work *w, Nsnet__V1__Socket ***ret_socks, size_t *ret_first)
+{
+	Nsnet__V1__Socket **v = nsn_pb_arena_alloc(w->a, w->n_socks * sizeof(*v));
+	size_t k = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < w->n_socks; i++)
+		if (repeats(w, i))
+			v[k++] = w->socks[i];
+	if (k > *ret_first)
+		*ret_first = k;
+	for (size_t i = 0; i < w->n_socks; i++)
+		if (!repeats(w, i))
+			v[k++] = w->socks[i];
+	*ret_socks = v;
+	return 0;
+}
+
 static int send_snapshot(struct work *w)
 {
 	NsnFrame *f = frame_new(w->a);
 	Nsnet__V1__NamespaceSnapshot *snap;
+	Nsnet__V1__Socket **socks = w->socks;
 	size_t first = w->n_socks < NSN_SYNC_CHUNK ? w->n_socks : NSN_SYNC_CHUNK;
 	int r;
 
 	if (!f)
 		return -ENOMEM;
+	if (w->weak && first < w->n_socks && (r = repeats_first(w, &socks, &first)) < 0)
+		return r;
 	r = nsn_pb_encode_netns(w->a, w->scan, w->ns, w->parts & ~(unsigned)NSN_PB_SOCKETS, &snap);
 	if (r < 0)
 		return r;
 	if (w->parts & NSN_PB_SOCKETS) {
-		snap->sockets = w->socks;
+		snap->sockets = socks;
 		snap->n_sockets = first;
 	}
 	f->body_case = NSNET__V1__FRAME__BODY_SNAPSHOT;
@@ -294,7 +330,7 @@ static int send_snapshot(struct work *w)
 
 		if (!d)
 			return -ENOMEM;
-		d->added = w->socks + i;
+		d->added = socks + i;
 		d->n_added = k;
 		r = emit(w, f);
 		if (r < 0)
@@ -558,6 +594,7 @@ static int remember(struct work *w, struct sent_ns *e, struct lists *l)
 	e->ctrs = ctrs;
 	e->n_ctrs = n_ctrs;
 	e->seen = true;
+	e->weak = w->weak;
 	w->s->bytes += e->n_socks * sizeof(struct fp) + e->n_links * sizeof(struct fp) + e->n_ctrs * 32;
 	return 0;
 }
@@ -599,6 +636,7 @@ static int diff_one(struct work *w, size_t n_old, struct sent_ns **ret_new)
 		r = weak;
 		goto out;
 	}
+	w->weak = weak > 0;
 	r = encode_lists(w, &l);
 	if (r < 0)
 		goto out;
@@ -607,9 +645,12 @@ static int diff_one(struct work *w, size_t n_old, struct sent_ns **ret_new)
 		r = 0;
 		goto out;
 	}
-	if (old && weak) {
+	if (old && (weak || old->weak)) {
 		/* Without usable socket keys, changed sockets cannot be named in a delta:
-		 * the namespace goes whole. Its other parts still go as a delta. */
+		 * the namespace goes whole. Its other parts still go as a delta. That holds
+		 * as well when only the peer's copy lacks keys: a delta cannot remove a
+		 * socket without a cookie, and would remove or change whichever of those
+		 * sharing a cookie the peer finds first. */
 		bool same = old->n_socks == w->n_socks;
 
 		for (size_t i = 0; same && i < w->n_socks; i++)

@@ -517,6 +517,9 @@ def check_cache(t, world, plain):
     """f. -c --json: one document per scan; the second serves unchanged containers from
     the cache (keyed by pid and start time)."""
     rep = t.rep
+    # Attribution looks again at processes younger than 2 s (runc init joins its
+    # cgroup late): let the fixture's processes age, or the second scan re-reads them.
+    time.sleep(2.1)
     p = world.spawn([t.binary, "--all-namespaces", "-tln", "--json", "--continuous=0.2"],
                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     docs = []
