@@ -753,7 +753,8 @@ int nsn_sync_diff(struct nsn_sync *s, const struct nsn_scan *scan, unsigned part
 		s->ns[k++] = s->ns[i];
 	}
 	s->n = k;
-	qsort(s->ns, s->n, sizeof(*s->ns), cmp_sent);
+	if (s->n)
+		qsort(s->ns, s->n, sizeof(*s->ns), cmp_sent);
 	ret_stats->namespaces = s->n;
 	for (size_t i = 0; i < s->n; i++)
 		ret_stats->sockets += s->ns[i].n_socks;

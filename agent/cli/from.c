@@ -180,8 +180,9 @@ static int cmp_sock(const void *a, const void *b)
 static void sort_socks(struct nsn_scan *scan)
 {
 	for (size_t i = 0; i < scan->n_netns + scan->n_netns_hidden; i++)
-		qsort(scan->netns[i]->socks, scan->netns[i]->n_socks, sizeof(struct nsn_sock),
-		      cmp_sock);
+		if (scan->netns[i]->n_socks) /* socks may be NULL when empty */
+			qsort(scan->netns[i]->socks, scan->netns[i]->n_socks, sizeof(struct nsn_sock),
+			      cmp_sock);
 }
 
 /* The scan of one node: its snapshots decoded, then selected as the options ask.

@@ -543,27 +543,38 @@ static void on_scan_result(uv_async_t *h)
 		agent_shutdown(a, 0);
 }
 
+/* Leave before the loop ran: free what was made so far (nothing is running yet). */
+static int early_exit(struct agent *a, int code)
+{
+	nsn_sync_free(a->sync);
+	nsn_pb_arena_free(a->arena);
+	free(a->o.token);
+	if (a->out_fd > STDERR_FILENO)
+		close(a->out_fd);
+	return code;
+}
+
 int main(int argc, char **argv)
 {
-	struct agent *a = calloc(1, sizeof(*a));
+	/* Static: the early exits below have nothing to free but the token. */
+	static struct agent agent;
+	struct agent *a = &agent;
 	const char *missing;
 	char retained[256], q[256];
 	int r;
 
-	if (!a)
-		return 1;
 	r = parse_opts(argc, argv, &a->o);
 	if (r)
-		return r == 1 ? 0 : r;
+		return early_exit(a, r == 1 ? 0 : r);
 	/* Before any thread exists: capabilities are per thread. */
 	r = privs_drop(&missing, retained, sizeof(retained));
 	if (r == -EPERM && missing) {
 		fprintf(stderr, "nsnet-agent: missing capability %s; run as root or grant it\n", missing);
-		return 2;
+		return early_exit(a, 2);
 	}
 	if (r < 0) {
 		fprintf(stderr, "nsnet-agent: dropping capabilities failed: %s\n", strerror(-r));
-		return 2;
+		return early_exit(a, 2);
 	}
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(a->version, sizeof(a->version), "%s", NSN_VERSION);
@@ -580,14 +591,14 @@ int main(int argc, char **argv)
 	a->sync = nsn_sync_new();
 	a->arena = nsn_pb_arena_new();
 	if (!a->sync || !a->arena)
-		return 1;
+		return early_exit(a, 1);
 	a->out_fd = -1;
 	if (a->o.output) {
 		a->out_fd = !strcmp(a->o.output, "-") ? STDOUT_FILENO
 						     : open(a->o.output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (a->out_fd < 0) {
 			fprintf(stderr, "nsnet-agent: --output %s: %s\n", a->o.output, strerror(errno));
-			return 2;
+			return early_exit(a, 2);
 		}
 	}
 	uv_timer_init(a->loop, &a->scan_timer);
@@ -609,7 +620,7 @@ int main(int argc, char **argv)
 	    (r = uv_signal_start(&a->sig_int, on_signal, SIGINT)) < 0 ||
 	    (r = uv_signal_start(&a->sig_hup, on_signal, SIGHUP)) < 0) {
 		fprintf(stderr, "nsnet-agent: installing signal handlers: %s\n", uv_strerror(r));
-		return 1;
+		return early_exit(a, 1);
 	}
 	uv_async_init(a->loop, &a->w.async, on_scan_result);
 	a->w.async.data = a;
@@ -617,13 +628,13 @@ int main(int argc, char **argv)
 		r = health_start(a);
 		if (r < 0) {
 			fprintf(stderr, "nsnet-agent: --health-listen %s: %s\n", a->o.health_listen, uv_strerror(r));
-			return 2;
+			return early_exit(a, 2);
 		}
 	}
 	r = worker_start(a);
 	if (r < 0) {
 		fprintf(stderr, "nsnet-agent: starting the scan thread: %s\n", strerror(-r));
-		return 1;
+		return early_exit(a, 1);
 	}
 	watch_all(a);
 	worker_request(&a->w);
@@ -655,6 +666,5 @@ int main(int argc, char **argv)
 	if (a->out_fd > STDERR_FILENO)
 		close(a->out_fd);
 	free(a->o.token);
-	free(a);
 	return r;
 }

@@ -173,7 +173,8 @@ int nsn__procmap_seal(struct nsn_procmap *m)
 	struct nsn_proc_ref *refs;
 	size_t k = 0;
 
-	qsort(m->e, m->n, sizeof(*m->e), cmp_entry);
+	if (m->n) /* m->e is NULL while empty: qsort must not see it */
+		qsort(m->e, m->n, sizeof(*m->e), cmp_entry);
 	/* A /proc walk lists each descriptor once, but a map rebuilt from a peer's
 	 * messages may name one (inode, pid, fd) twice: lookups must not show it twice. */
 	for (size_t i = 0; i < m->n; i++)
