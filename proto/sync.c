@@ -58,6 +58,12 @@ struct work {
 	bool weak; /* the cookies cannot serve as keys */
 };
 
+/* What nsn_sync_memory() counts for one namespace (a counter: its name and value). */
+static size_t sent_ns_bytes(const struct sent_ns *e)
+{
+	return (e->n_socks + e->n_links) * sizeof(struct fp) + e->n_ctrs * 32;
+}
+
 static void sent_ns_release(struct sent_ns *e)
 {
 	free(e->socks);
@@ -576,7 +582,7 @@ static int remember(struct work *w, struct sent_ns *e, struct lists *l)
 			n_ctrs++;
 		}
 	}
-	w->s->bytes -= e->n_socks * sizeof(struct fp) + e->n_links * sizeof(struct fp) + e->n_ctrs * 32;
+	w->s->bytes -= sent_ns_bytes(e);
 	sent_ns_release(e);
 	e->cookie = ns->cookie;
 	e->dev = ns->dev;
@@ -595,7 +601,7 @@ static int remember(struct work *w, struct sent_ns *e, struct lists *l)
 	e->n_ctrs = n_ctrs;
 	e->seen = true;
 	e->weak = w->weak;
-	w->s->bytes += e->n_socks * sizeof(struct fp) + e->n_links * sizeof(struct fp) + e->n_ctrs * 32;
+	w->s->bytes += sent_ns_bytes(e);
 	return 0;
 }
 
@@ -615,14 +621,13 @@ static int push_sent(struct nsn_sync *s, struct sent_ns **ret)
 	return 0;
 }
 
-static int diff_one(struct work *w, size_t n_old, struct sent_ns **ret_new)
+static int diff_one(struct work *w, size_t n_old)
 {
 	struct lists l = {0};
 	struct sent_ns *old = NULL, *e;
 	bool sent = false;
 	int weak, r;
 
-	*ret_new = NULL;
 	/* Look only among the entries that existed before this diff (sorted). */
 	{
 		size_t keep = w->s->n;
@@ -672,8 +677,6 @@ static int diff_one(struct work *w, size_t n_old, struct sent_ns **ret_new)
 		r = send_snapshot(w);
 		if (r >= 0)
 			r = push_sent(w->s, &e);
-		if (r >= 0)
-			*ret_new = e;
 	}
 	if (r >= 0)
 		r = remember(w, e, &l);
@@ -696,7 +699,6 @@ int nsn_sync_diff(struct nsn_sync *s, const struct nsn_scan *scan, unsigned part
 	for (size_t i = 0; i < s->n; i++)
 		s->ns[i].seen = false;
 	for (size_t i = 0; i < scan->n_netns && r >= 0; i++) {
-		struct sent_ns *added;
 		const struct nsn_netns *ns = scan->netns[i];
 
 		/* One that vanished before it could be entered has no identity to send: it
@@ -704,11 +706,10 @@ int nsn_sync_diff(struct nsn_sync *s, const struct nsn_scan *scan, unsigned part
 		if (ns->err == -ENOENT && ns->cookie == 0)
 			continue;
 		w.ns = ns;
-		r = diff_one(&w, n_old, &added);
-		nsn_pb_arena_reset(a);
 		/* Entries pushed during the loop sit after n_old and are not searched:
 		 * the entries before n_old stay sorted until the end. */
-		(void)added;
+		r = diff_one(&w, n_old);
+		nsn_pb_arena_reset(a);
 	}
 	if (r < 0)
 		return r;
@@ -745,8 +746,7 @@ int nsn_sync_diff(struct nsn_sync *s, const struct nsn_scan *scan, unsigned part
 	size_t k = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		if (!s->ns[i].seen) {
-			s->bytes -= s->ns[i].n_socks * sizeof(struct fp) + s->ns[i].n_links * sizeof(struct fp) +
-				    s->ns[i].n_ctrs * 32;
+			s->bytes -= sent_ns_bytes(&s->ns[i]);
 			sent_ns_release(&s->ns[i]);
 			continue;
 		}
