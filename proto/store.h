@@ -138,4 +138,91 @@ void nsn_store_snapshots_free(Nsnet__V1__NamespaceSnapshot **snaps, size_t n);
 /** Bytes the store holds (packed data and its tables; allocator overhead excluded). */
 size_t nsn_store_memory(const struct nsn_store *store);
 
+/* ---- reading in place ------------------------------------------------------------
+ * The collector answers queries and renders metrics from what the store holds packed,
+ * without unpacking whole namespaces: a view names one namespace, its parts come as
+ * the packed bytes the store keeps. Views and the bytes they lead to are valid until
+ * the node changes. */
+
+/** One namespace of a node, as the store holds it. */
+struct nsn_store_netns_view {
+	const struct nsn_store_node *node;
+	const void *ns; /**< internal */
+	uint64_t cookie, dev, inode;
+	bool host;
+	const char *name;  /**< its first name, NULL if it has none */
+	bool confirmed;    /**< sent again since the node's last Hello */
+	size_t n_sockets;  /**< sockets held */
+	size_t n_links;
+	size_t n_counters;
+};
+
+/**
+ * The node's namespaces in the order nsn_store_node_snapshots() returns them.
+ * @return 0 with a new array (free()) of *ret_n views in *ret, or -ENOMEM.
+ */
+int nsn_store_node_views(const struct nsn_store_node *node, struct nsn_store_netns_view **ret,
+			 size_t *ret_n);
+
+/** The parts of a namespace for nsn_store_view_pack(). */
+enum {
+	NSN_STORE_PART_CONTAINERS = 1u << 0,
+	NSN_STORE_PART_ROUTES = 1u << 1, /**< routes and rules */
+	NSN_STORE_PART_LINKS = 1u << 2,
+	NSN_STORE_PART_COUNTERS = 1u << 3,
+	NSN_STORE_PART_SOCKETS = 1u << 4,
+};
+
+/** Which sockets nsn_store_view_pack() includes: called with each packed nsnet.v1.Socket. */
+typedef bool (*nsn_store_sock_fn)(const uint8_t *sock, size_t len, void *ctx);
+
+/** A growable byte buffer. */
+struct nsn_buf {
+	uint8_t *data;
+	size_t len, cap;
+};
+/** Make room for @p more bytes after len; -ENOMEM. */
+int nsn_buf_reserve(struct nsn_buf *b, size_t more);
+void nsn_buf_release(struct nsn_buf *b);
+
+/**
+ * Append the namespace of @p v to @p out as the body of a packed NamespaceSnapshot (no
+ * tag or length of its own): its header (id, host, names, pid, nprocs, err, current)
+ * always, the @p parts asked for, and the sockets @p keep accepts (all when NULL).
+ * Sockets start at slot *@p cursor; the other parts come only with the first piece
+ * (*cursor == 0). Once more than @p budget bytes were appended (0: no limit) it stops
+ * after the socket that crossed it and leaves the next slot in *cursor; when every
+ * slot was seen, *cursor is SIZE_MAX.
+ * @return the sockets included, or -ENOMEM (out may then hold a partial piece: the
+ *         caller drops it).
+ */
+long nsn_store_view_pack(const struct nsn_store_netns_view *v, unsigned parts,
+			 nsn_store_sock_fn keep, void *ctx, size_t budget, size_t *cursor,
+			 struct nsn_buf *out);
+
+/** The packed header fields of the namespace (the id, host, names, ...), as a
+ *  NamespaceSnapshot body; *ret_len 0 when there is none. */
+const uint8_t *nsn_store_view_head(const struct nsn_store_netns_view *v, size_t *ret_len);
+
+/** The packed `containers` field(s) of the namespace as a NamespaceSnapshot body (unpack
+ *  with nsnet__v1__namespace_snapshot__unpack()); NULL with *ret_len 0 when it has none. */
+const uint8_t *nsn_store_view_containers(const struct nsn_store_netns_view *v, size_t *ret_len);
+
+/** Socket slot @p slot (0 <= slot < nsn_store_view_socket_slots()) as a packed
+ *  nsnet.v1.Socket, or NULL for an empty slot (a socket removed). */
+size_t nsn_store_view_socket_slots(const struct nsn_store_netns_view *v);
+const uint8_t *nsn_store_view_socket(const struct nsn_store_netns_view *v, size_t slot,
+				     size_t *ret_len);
+
+/** Link @p i (0 <= i < n_links, by ifindex) as a packed nsnet.v1.Link. */
+const uint8_t *nsn_store_view_link(const struct nsn_store_netns_view *v, size_t i, size_t *ret_len);
+
+/** Counter @p i (0 <= i < n_counters): its name and value. */
+void nsn_store_view_counter(const struct nsn_store_netns_view *v, size_t i, const char **ret_name,
+			    int64_t *ret_value);
+
+/** The value of the counter named @p name; false when the namespace has none. */
+bool nsn_store_view_counter_find(const struct nsn_store_netns_view *v, const char *name,
+				 int64_t *ret_value);
+
 #endif

@@ -17,6 +17,7 @@
 
 #include "agent.h"
 #include "log.h"
+#include "util.h"
 
 #ifndef NSN_VERSION
 #define NSN_VERSION "0"
@@ -91,86 +92,30 @@ static int parse_size(const char *s, size_t *ret)
 static int parse_addr(const char *flag, const char *s, bool allow_unix, bool *ret_unix, char *host,
 		      size_t host_len, char *port, size_t port_len)
 {
-	const char *colon, *whole = s;
-	char *end;
-	unsigned long p;
-	size_t hl;
+	struct nsn_hostport a;
+	char err[512];
 
-	*ret_unix = false;
-	if (!*s)
-		return fail_usage("%s '': empty address", flag);
-	if (!strncmp(s, "unix:", 5)) {
-		if (!allow_unix)
-			return fail_usage("%s '%s': a unix socket is not allowed here", flag, s);
-		if (!s[5])
-			return fail_usage("%s '%s': unix: needs a path", flag, s);
-		if (strlen(s + 5) >= 108)
-			return fail_usage("%s '%s': unix socket path longer than 107 bytes", flag, s);
-		snprintf(host, host_len, "%s", s + 5);
-		*ret_unix = true;
-		return 0;
-	}
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-
-		if (!rb || rb[1] != ':')
-			return fail_usage("%s '%s': expected [IPV6]:PORT", flag, s);
-		hl = (size_t)(rb - s - 1);
-		colon = rb + 1;
-		s++;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
-			return fail_usage("%s '%s': expected HOST:PORT, [IPV6]:PORT or unix:PATH (no port)", flag, s);
-		if (memchr(s, ':', (size_t)(colon - s)))
-			return fail_usage("%s '%s': an IPv6 address needs brackets: [ADDR]:PORT", flag, s);
-		hl = (size_t)(colon - s);
-	}
-	if (hl == 0)
-		return fail_usage("%s '%s': empty host", flag, whole);
-	if (hl >= host_len)
-		return fail_usage("%s '%s': host name too long", flag, whole);
-	errno = 0;
-	p = strtoul(colon + 1, &end, 10);
-	if (errno || end == colon + 1 || *end || p > 65535 || colon[1] == '-' || colon[1] == '+')
-		return fail_usage("%s '%s': the port '%s' must be a number from 0 to 65535", flag, whole, colon + 1);
-	memcpy(host, s, hl);
-	host[hl] = 0;
-	snprintf(port, port_len, "%lu", p);
+	if (nsn_addr_parse(s, allow_unix, &a, err, sizeof(err)) < 0)
+		return fail_usage("%s %s", flag, err);
+	if (strlen(a.host) >= host_len)
+		return fail_usage("%s '%s': host name too long", flag, s);
+	*ret_unix = a.unix_path;
+	snprintf(host, host_len, "%s", a.host);
+	snprintf(port, port_len, "%s", a.port);
 	return 0;
 }
 
 static int read_token(struct agent_opts *o)
 {
-	int fd = open(o->token_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	char buf[4097];
-	ssize_t n;
-	size_t len = 0;
+	char err[256];
+	int r = nsn_token_read(o->token_file, &o->token, &o->token_len, err, sizeof(err));
 
-	if (fd < 0) {
-		fprintf(stderr, "nsnet-agent: --token-file %s: %s\n", o->token_file, strerror(errno));
-		return 2;
-	}
-	while ((n = read(fd, buf + len, sizeof(buf) - len)) > 0 && len < sizeof(buf))
-		len += (size_t)n;
-	close(fd);
-	if (n < 0 || len >= sizeof(buf)) {
-		fprintf(stderr, "nsnet-agent: --token-file %s: %s\n", o->token_file,
-			n < 0 ? strerror(errno) : "larger than 4096 bytes");
-		return 2;
-	}
-	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		len--;
-	if (!len) {
-		fprintf(stderr, "nsnet-agent: --token-file %s: empty token\n", o->token_file);
-		return 2;
-	}
-	o->token = malloc(len + 1);
-	if (!o->token)
+	if (r == -ENOMEM)
 		return 1;
-	memcpy(o->token, buf, len);
-	o->token[len] = 0;
-	o->token_len = len;
+	if (r < 0) {
+		fprintf(stderr, "nsnet-agent: --token-file %s: %s\n", o->token_file, err);
+		return 2;
+	}
 	return 0;
 }
 
