@@ -4,6 +4,7 @@
 #define NSN_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <nsnet/containers.h>
 #include <nsnet/filter.h>
@@ -11,7 +12,21 @@
 
 #define NSN_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A collector's address as --collector gives it: HOST:PORT, [IPV6]:PORT or unix:PATH. */
+struct cli_addr {
+	bool is_unix;
+	char host[256]; /* the host name or address (no brackets), or the unix socket path */
+	char port[8];
+};
+
 struct cli_opts {
+	/* Set by the caller before cli_parse(), zero otherwise: */
+	FILE *out, *err; /* where cli_parse() prints --help/--version and its one error
+			  * line (NULL: stdout, stderr), e.g. a collector's open_memstream() */
+	bool remote;	 /* the data will come from a collector's store (nsnet-collector
+			  * parsing a Query's args): as with --collector, attribution is
+			  * on by default, tables have a NODE column, --host-root is refused */
+	/* Set by cli_parse(): */
 	struct nsn_gather_opts gather;
 	struct nsn_filter *filter;
 	bool numeric, procs, extended, info, json, summary, no_header, listening, all;
@@ -23,15 +38,30 @@ struct cli_opts {
 	bool progress; /* stderr is a terminal */
 	const char *node; /* this host's name, for "nodes" */
 	const char *from; /* --from FILE: render a recorded nsnet.v1 stream ("-": stdin) */
+	/* --collector ADDR: ask an nsnet-collector (remote.c); implies remote. */
+	const char *collector;
+	struct cli_addr collector_addr;
+	char **query_nodes; /* --node NAME[,NAME...] (owned), only with --collector */
+	size_t n_query_nodes;
+	const char *token_file; /* --token-file FILE, only with --collector */
+	/* With --collector, the words of argv after argv[0] in the order typed, without
+	 * --collector, --node, --token-file and their values: Query.args (the array is
+	 * owned, the words are argv's). */
+	const char **query_args;
+	size_t n_query_args;
+	bool node_column; /* the tables always have a NODE column (collector mode) */
 	/* Attribution: on by default beyond the current namespace (--no-containers: off);
 	 * the CONTAINER and POD columns, "containers" and "container_id" in JSON. */
 	bool containers;
 	struct nsn_container_filter cfilter;
 };
 
-/* Parse argv. Returns 0 to run, 1 when --help/--version was printed (exit 0), or 2
- * after printing one usage line to stderr. */
+/* Parse argv (GNU getopt: the array is permuted, options first). Returns 0 to run, 1
+ * when --help/--version was printed to o->out (exit 0), or 2 after printing one usage
+ * line to o->err. May be called again in the same process with a fresh (zeroed, out,
+ * err and remote set) struct; release each with cli_opts_release(). */
 int cli_parse(int argc, char **argv, struct cli_opts *o);
+/* Free what cli_parse() allocated (filter, --node names, query args). NULL-safe fields. */
 void cli_opts_release(struct cli_opts *o);
 
 /* Whether a gathered socket passes the filter expression (states were applied by the
@@ -41,18 +71,38 @@ bool cli_sock_visible(const struct cli_opts *o, const struct nsn_sock *s);
 /* One node's scan, as the renderers take them: local mode renders a list of one (this
  * host), --from one per node of the recording. With more than one node the tables get
  * a NODE column and the per-namespace headings name the node. */
+/* What a collector says about a node beyond its namespaces (collector mode only). */
+struct cli_node_info {
+	bool stale;		/* its agent has not been heard from for a while */
+	bool connected;		/* an agent connection of the node is open */
+	uint64_t last_seen_ms;	/* the last frame from its agent, Unix epoch ms */
+	const char *agent_version, *boot_id;
+};
+
 struct cli_node {
 	const char *name;
 	struct nsn_scan *scan;
 	const struct nsn_scan *prev; /* the previous scan of a -c loop (counter increments), or NULL */
+	const struct cli_node_info *info; /* collector mode: the JSON keys it adds; else NULL */
 };
 
-/* Every view asked for (sockets, routes, interfaces, counters), on stdout. */
-void cli_print_views(const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes);
-/* The stderr lines about skipped namespaces and warnings, after the output. */
-void cli_print_problems(const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes);
+/* Whether the tables have a NODE column and per-node lines name their node. */
+static inline bool cli_multi_node(const struct cli_opts *o, size_t n_nodes)
+{
+	return o->node_column || n_nodes > 1;
+}
+
+/* Every view asked for (sockets, routes, interfaces, counters), on @p out (views.c). */
+void cli_print_views(const struct cli_opts *o, FILE *out, const struct cli_node *nodes,
+		     size_t n_nodes);
+/* The lines about skipped namespaces and warnings, on @p err after the output. */
+void cli_print_problems(const struct cli_opts *o, FILE *err, const struct cli_node *nodes,
+			size_t n_nodes);
 /* --from: read, apply and render the recording; returns the exit status (from.c). */
 int cli_from(const struct cli_opts *o);
+/* --collector: ask the collector (again every interval with -c) and render its answers
+ * on stdout, problems on stderr; returns the exit status (remote.c). */
+int cli_remote(const struct cli_opts *o);
 
 void out_json(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes);
 void out_table(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes);

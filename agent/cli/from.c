@@ -16,7 +16,7 @@
 
 #include "cli.h"
 #include "codec.h"
-#include "convert.h"
+#include "remote.h"
 #include "store.h"
 
 struct from {
@@ -133,66 +133,13 @@ out:
 	return r;
 }
 
-/* Add the node's last reported warnings to the scan's own (NULL-terminated, freed
- * with it). */
-static int add_warnings(struct nsn_scan *scan, char *const *w, size_t n)
-{
-	char **v = realloc(scan->warnings, (scan->n_warnings + n + 1) * sizeof(*v));
-
-	if (!v)
-		return -ENOMEM;
-	scan->warnings = v;
-	v[scan->n_warnings] = NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (!(v[scan->n_warnings] = strdup(w[i])))
-			return -ENOMEM;
-		v[++scan->n_warnings] = NULL;
-	}
-	return 0;
-}
-
-/* The gatherer's order of protocols (ss's: unix, raw, udp, tcp). */
-static int proto_rank(unsigned proto)
-{
-	static const int rank[NSN_PROTO_MAX] = {
-	    [NSN_PROTO_UNIX] = 0, [NSN_PROTO_RAW] = 1, [NSN_PROTO_UDP] = 2, [NSN_PROTO_TCP] = 3};
-
-	return proto < NSN_PROTO_MAX ? rank[proto] : NSN_PROTO_MAX;
-}
-
-static int cmp_sock(const void *a, const void *b)
-{
-	const struct nsn_sock *x = a, *y = b;
-	int rx = proto_rank(x->proto), ry = proto_rank(y->proto);
-
-	if (rx != ry)
-		return rx < ry ? -1 : 1;
-	/* raw and udp are dumped one family after the other; tcp in one walk. */
-	if (x->proto != NSN_PROTO_TCP && x->family != y->family)
-		return x->family < y->family ? -1 : 1;
-	if (x->cookie != y->cookie)
-		return x->cookie < y->cookie ? -1 : 1;
-	return x->inode < y->inode ? -1 : x->inode > y->inode;
-}
-
-/* The recording has each namespace's sockets in the agent's order (by cookie): group
- * them by protocol, as a local scan does, so that the table reads the same. */
-static void sort_socks(struct nsn_scan *scan)
-{
-	for (size_t i = 0; i < scan->n_netns + scan->n_netns_hidden; i++)
-		if (scan->netns[i]->n_socks) /* socks may be NULL when empty */
-			qsort(scan->netns[i]->socks, scan->netns[i]->n_socks, sizeof(struct nsn_sock),
-			      cmp_sock);
-}
-
-/* The scan of one node: its snapshots decoded, then selected as the options ask.
- * Returns 0, 1 (-N found nothing here) or -errno. */
+/* The scan of one store node: its snapshots as cli_node_scan() takes them. */
 static int node_scan(const struct cli_opts *o, const struct nsn_store_node *node,
 		     struct nsn_scan **ret)
 {
 	Nsnet__V1__NamespaceSnapshot **snaps;
 	struct nsn_store_node_info info;
-	struct nsn_scan *scan = NULL;
+	struct cli_node_meta meta;
 	size_t n;
 	int r;
 
@@ -200,44 +147,18 @@ static int node_scan(const struct cli_opts *o, const struct nsn_store_node *node
 	r = nsn_store_node_snapshots(node, &snaps, &n);
 	if (r < 0)
 		return r;
-	r = nsn_pb_decode_scan((const Nsnet__V1__NamespaceSnapshot *const *)snaps, n, &scan);
-	nsn_store_snapshots_free(snaps, n);
-	if (r < 0)
-		return r;
 	nsn_store_node_info(node, &info);
-	r = add_warnings(scan, info.warnings, info.n_warnings);
-	if (r >= 0 && !info.synced) {
-		char *const w[] = {
-		    "the recording ends before this node's resync finished: namespaces "
-		    "it has not sent again are shown as last reported"};
-		r = add_warnings(scan, w, 1);
-	}
-	if (r < 0)
-		goto fail;
-	/* What the agent counted, if it said more than the namespaces it sent show. */
-	if (info.vanished > scan->n_vanished)
-		scan->n_vanished = info.vanished;
-	if (info.failed > scan->n_failed)
-		scan->n_failed = info.failed;
-	nsn_scan_select(scan, &o->gather);
-	sort_socks(scan);
-	if (o->gather.scope == NSN_SCOPE_ONE) {
-		r = nsn_scan_select_netns(scan, o->gather.target);
-		if (r < 0 && r != -ENOENT)
-			goto fail;
-		r = r == -ENOENT;
-	}
-	if (r >= 0) {
-		int e = nsn_scan_filter_containers(scan, &o->cfilter);
-		if (e < 0) {
-			r = e;
-			goto fail;
-		}
-	}
-	*ret = scan;
-	return r;
-fail:
-	nsn_scan_free(scan);
+	meta = (struct cli_node_meta){
+	    .warnings = info.warnings,
+	    .n_warnings = info.n_warnings,
+	    .unsynced = info.synced ? NULL
+				    : "the recording ends before this node's resync finished: "
+				      "namespaces it has not sent again are shown as last reported",
+	    .vanished = info.vanished,
+	    .failed = info.failed,
+	};
+	r = cli_node_scan(o, (const Nsnet__V1__NamespaceSnapshot *const *)snaps, n, &meta, ret);
+	nsn_store_snapshots_free(snaps, n);
 	return r;
 }
 
@@ -298,9 +219,9 @@ int cli_from(const struct cli_opts *o)
 		goto out;
 	}
 	qsort(nodes, n, sizeof(*nodes), cmp_node);
-	cli_print_views(o, nodes, n);
+	cli_print_views(o, stdout, nodes, n);
 	fflush(stdout);
-	cli_print_problems(o, nodes, n);
+	cli_print_problems(o, stderr, nodes, n);
 	r = 0;
 out:
 	for (size_t i = 0; nodes && i < n; i++)

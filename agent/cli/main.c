@@ -25,59 +25,6 @@ static void on_progress(size_t done, size_t total, double elapsed_ms, void *user
 	p->shown = true;
 }
 
-/* Each view asked for, in netstat's order: sockets, routes, interfaces, counters. */
-void cli_print_views(const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes)
-{
-	bool sep = false;
-
-	if (o->json) {
-		out_json(stdout, o, nodes, n_nodes);
-		return;
-	}
-	if (o->sockets) {
-		if (o->summary)
-			out_summary_table(stdout, o, nodes, n_nodes);
-		else
-			out_table(stdout, o, nodes, n_nodes);
-		sep = true;
-	}
-	if (o->routes) {
-		if (sep)
-			putchar('\n');
-		out_routes(stdout, o, nodes, n_nodes);
-		sep = true;
-	}
-	if (o->links) {
-		if (sep)
-			putchar('\n');
-		out_links(stdout, o, nodes, n_nodes);
-		sep = true;
-	}
-	if (o->counters) {
-		if (sep)
-			putchar('\n');
-		out_counters(stdout, o, nodes, n_nodes);
-	}
-}
-
-void cli_print_problems(const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes)
-{
-	for (size_t n = 0; n < n_nodes; n++) {
-		const struct nsn_scan *scan = nodes[n].scan;
-		/* With several nodes, each line says whose it is. */
-		const char *node = n_nodes > 1 ? nodes[n].name : "";
-		const char *sep = n_nodes > 1 ? ": " : "";
-
-		if (scan->n_vanished || scan->n_failed)
-			fprintf(stderr,
-				"nsnetstat: %s%s%zu of %zu namespaces skipped (%zu vanished during the scan, %zu failed)%s\n",
-				node, sep, scan->n_vanished + scan->n_failed, scan->n_netns, scan->n_vanished,
-				scan->n_failed, o->json ? "; see \"warnings\"" : "");
-		for (size_t i = 0; !o->json && i < scan->n_warnings; i++)
-			fprintf(stderr, "nsnetstat: warning: %s%s%s\n", node, sep, scan->warnings[i]);
-	}
-}
-
 /* One scan and its output. *prev is the previous scan of a -c loop, kept for the
  * counter increments; it is replaced by this one. */
 static int run_once(struct cli_opts *o, struct nsn_scan **prev)
@@ -107,10 +54,10 @@ static int run_once(struct cli_opts *o, struct nsn_scan **prev)
 		return 1;
 	}
 	struct cli_node node = {.name = o->node, .scan = scan, .prev = *prev};
-	cli_print_views(o, &node, 1);
+	cli_print_views(o, stdout, &node, 1);
 	/* The table first, then what went wrong with it, in that order on a terminal. */
 	fflush(stdout);
-	cli_print_problems(o, &node, 1);
+	cli_print_problems(o, stderr, &node, 1);
 	nsn_scan_free(*prev);
 	*prev = o->continuous && o->counters ? scan : NULL;
 	if (!*prev)
@@ -141,9 +88,10 @@ int main(int argc, char **argv)
 		snprintf(host, sizeof(host), "localhost");
 	o.node = host;
 	o.progress = isatty(STDERR_FILENO);
-	if (o.from) {
-		/* A recording needs no privileges: nothing is entered or read but the file. */
-		r = cli_from(&o);
+	if (o.from || o.collector) {
+		/* A recording or a collector needs no privileges: nothing here is entered or
+		 * read but the file or the connection. */
+		r = o.from ? cli_from(&o) : cli_remote(&o);
 		if (fflush(stdout) != 0 && errno == EPIPE)
 			r = 0;
 		cli_opts_release(&o);

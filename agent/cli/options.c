@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util.h" /* agent/daemon: the address syntax the daemons share */
 
 enum {
 	OPT_INFO = 256,
@@ -27,6 +28,9 @@ enum {
 	OPT_CONTAINERS,
 	OPT_NO_CONTAINERS,
 	OPT_FROM,
+	OPT_COLLECTOR,
+	OPT_NODE,
+	OPT_TOKEN_FILE,
 };
 
 static const struct option longopts[] = {
@@ -64,6 +68,9 @@ static const struct option longopts[] = {
 	{"containers", no_argument, NULL, OPT_CONTAINERS},
 	{"no-containers", no_argument, NULL, OPT_NO_CONTAINERS},
 	{"from", required_argument, NULL, OPT_FROM},
+	{"collector", required_argument, NULL, OPT_COLLECTOR},
+	{"node", required_argument, NULL, OPT_NODE},
+	{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
 	{0},
 };
 
@@ -79,6 +86,11 @@ static void usage(FILE *f)
 	      "      --from FILE        not this host: the nodes of a recorded nsnet.v1 stream\n"
 	      "                         (FILE or - for stdin), as their agents last reported\n"
 	      "                         them; -N NAME|INODE picks a namespace of each node\n"
+	      "      --collector ADDR   not this host: the nodes an nsnet-collector holds, as\n"
+	      "                         their agents last reported them (HOST:PORT, [IPV6]:PORT\n"
+	      "                         or unix:PATH); -N NAME|INODE picks a namespace of each\n"
+	      "      --node NAME[,NAME...]  with --collector: only these nodes (repeatable)\n"
+	      "      --token-file FILE  with --collector: the token the collector expects\n"
 	      "Sockets:\n"
 	      "  -t, --tcp  -u, --udp  -w, --raw  -x, --unix   (default: all of them)\n"
 	      "  -4, --ipv4  -6, --ipv6\n"
@@ -108,7 +120,8 @@ static void usage(FILE *f)
 	      "      --info             TCP internals (rtt, cwnd, retrans, bytes) and socket memory\n"
 	      "      --json             one JSON document per scan (schema in README.md)\n"
 	      "      --summary          per namespace: sockets by protocol and state, largest first\n"
-	      "  -c, --continuous[=SECS]  repeat every SECS seconds (default 1)\n"
+	      "  -c, --continuous[=SECS]  repeat every SECS seconds (default 1; with --collector\n"
+	      "                         the same connection asks again)\n"
 	      "  -H, --no-header        no header line\n"
 	      "      --threads N        worker threads (default: one per CPU)\n"
 	      "  -h, --help  -V, --version\n"
@@ -121,15 +134,22 @@ static void usage(FILE *f)
 	      f);
 }
 
-__attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...)
+static FILE *err_file(const struct cli_opts *o)
 {
+	return o->err ? o->err : stderr;
+}
+
+/* The one usage line (to o->err); returns the exit status 2. */
+__attribute__((format(printf, 2, 3))) static int bad(const struct cli_opts *o, const char *fmt, ...)
+{
+	FILE *f = err_file(o);
 	va_list ap;
 
-	fputs("nsnetstat: ", stderr);
+	fputs("nsnetstat: ", f);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(f, fmt, ap);
 	va_end(ap);
-	fputs(" (see nsnetstat --help)\n", stderr);
+	fputs(" (see nsnetstat --help)\n", f);
 	return 2;
 }
 
@@ -167,33 +187,35 @@ static int containers_opts(struct cli_opts *o, int want)
 		for (size_t i = 0; nsn_runtime_names[i]; i++)
 			known = known || strcmp(f->runtime, nsn_runtime_names[i]) == 0;
 		if (!known)
-			return bad("unknown runtime '%s' for --runtime: expected containerd, cri-o, docker, podman, runc or crun",
+			return bad(o, "unknown runtime '%s' for --runtime: expected containerd, cri-o, docker, podman, runc or crun",
 				   f->runtime);
 	}
 	if ((f->pod && !f->pod[0]) || (f->k8s_namespace && !f->k8s_namespace[0]) ||
 	    (f->container && !f->container[0]))
-		return bad("%s", "--pod, --k8s-namespace and --container need a non-empty value");
+		return bad(o, "%s", "--pod, --k8s-namespace and --container need a non-empty value");
 	if (!nsn_container_filter_empty(f) && want == 0)
-		return bad("%s", "--no-containers contradicts --pod/--k8s-namespace/--container/--runtime");
+		return bad(o, "%s", "--no-containers contradicts --pod/--k8s-namespace/--container/--runtime");
 	if (o->gather.host_root) {
 		if (stat(o->gather.host_root, &st) < 0) {
-			fprintf(stderr, "nsnetstat: --host-root %s: %s\n", o->gather.host_root, strerror(errno));
+			fprintf(err_file(o), "nsnetstat: --host-root %s: %s\n", o->gather.host_root, strerror(errno));
 			return 2;
 		}
 		if (!S_ISDIR(st.st_mode)) {
-			fprintf(stderr, "nsnetstat: --host-root %s: not a directory\n", o->gather.host_root);
+			fprintf(err_file(o), "nsnetstat: --host-root %s: not a directory\n", o->gather.host_root);
 			return 2;
 		}
 		char proc[4096];
 		snprintf(proc, sizeof(proc), "%s/proc/self", o->gather.host_root);
 		if (stat(proc, &st) < 0) {
-			fprintf(stderr, "nsnetstat: --host-root %s: %s: %s (the host's /proc must be mounted there)\n",
+			fprintf(err_file(o), "nsnetstat: --host-root %s: %s: %s (the host's /proc must be mounted there)\n",
 				o->gather.host_root, proc, strerror(errno));
 			return 2;
 		}
 	}
-	/* A recording holds every namespace of its nodes, as --all-namespaces would. */
-	o->containers = want == 1 || (want == -1 && (o->from || o->gather.scope != NSN_SCOPE_CURRENT ||
+	/* A recording or a collector holds every namespace of its nodes, as
+	 * --all-namespaces would. */
+	o->containers = want == 1 || (want == -1 && (o->from || o->remote ||
+						     o->gather.scope != NSN_SCOPE_CURRENT ||
 						     !nsn_container_filter_empty(f)));
 	if (o->containers)
 		o->gather.flags |= NSN_GATHER_CONTAINERS;
@@ -203,7 +225,79 @@ static int containers_opts(struct cli_opts *o, int want)
 	return 0;
 }
 
-int cli_parse(int argc, char **argv, struct cli_opts *o)
+/* HOST:PORT, [IPV6]:PORT or unix:PATH, as nsnet-agent takes it; the name is resolved
+ * when connecting. 0 or the exit status 2. */
+static int parse_addr(const struct cli_opts *o, const char *s, struct cli_addr *ret)
+{
+	struct nsn_hostport hp;
+	char err[512];
+
+	if (nsn_addr_parse(s, true, &hp, err, sizeof(err)) < 0)
+		return bad(o, "--collector %s", err);
+	if (!hp.unix_path && strcmp(hp.port, "0") == 0)
+		return bad(o, "--collector '%s': port 0 cannot be connected to", s);
+	_Static_assert(sizeof(hp.host) == sizeof(ret->host) && sizeof(hp.port) == sizeof(ret->port),
+		       "struct cli_addr mirrors struct nsn_hostport");
+	ret->is_unix = hp.unix_path;
+	memcpy(ret->host, hp.host, sizeof(ret->host));
+	memcpy(ret->port, hp.port, sizeof(ret->port));
+	return 0;
+}
+
+/* --node NAME[,NAME...]: add each name once. 0, the exit status 2, or -ENOMEM. */
+static int add_nodes(struct cli_opts *o, const char *arg)
+{
+	const char *p = arg;
+
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		char **v;
+		bool dup = false;
+
+		if (len == 0)
+			return bad(o, "--node '%s': expected node names separated by commas", arg);
+		for (size_t i = 0; i < o->n_query_nodes; i++)
+			dup = dup || (strlen(o->query_nodes[i]) == len &&
+				      strncmp(o->query_nodes[i], p, len) == 0);
+		if (!dup) {
+			v = realloc(o->query_nodes, (o->n_query_nodes + 1) * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			o->query_nodes = v;
+			if (!(v[o->n_query_nodes] = strndup(p, len)))
+				return -ENOMEM;
+			o->n_query_nodes++;
+		}
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}
+
+/* The words of argv that --collector, --node and --token-file consumed, by address (GNU
+ * getopt permutes the array, never the strings): Query.args is argv without them. */
+struct consumed {
+	const char **words;
+	size_t n;
+};
+
+/* Right after getopt_long() returned such an option: its word, and its value's word
+ * when the value was given separately ("--node x" rather than "--node=x"). */
+static int consume(struct consumed *c, int argc, char **argv)
+{
+	const char **v = realloc(c->words, (c->n + 2) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	c->words = v;
+	if (optind >= 2 && optind - 1 < argc && optarg == argv[optind - 1])
+		v[c->n++] = argv[optind - 2];
+	if (optind >= 1 && optind - 1 < argc)
+		v[c->n++] = argv[optind - 1];
+	return 0;
+}
+
+static int parse(int argc, char **argv, struct cli_opts *o, struct consumed *used)
 {
 	struct nsn_filter_error ferr;
 	unsigned protos = 0, families = 0;
@@ -213,6 +307,9 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 
 	o->interval_s = 1;
 	opterr = 0;
+	/* A caller may parse several command lines in one process (the collector parses
+	 * every Query's): 0, not 1, makes glibc's getopt start over completely. */
+	optind = 0;
 	while ((c = getopt_long(argc, argv, ":tuwxlanpe46N:c::HhVris", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': protos |= NSN_PROTO_BIT(NSN_PROTO_TCP); break;
@@ -236,6 +333,25 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 		case OPT_CONTAINERS: want_containers = 1; break;
 		case OPT_NO_CONTAINERS: want_containers = 0; break;
 		case OPT_FROM: o->from = optarg; break;
+		case OPT_COLLECTOR:
+		case OPT_NODE:
+		case OPT_TOKEN_FILE:
+			if (consume(used, argc, argv) < 0)
+				return bad(o, "%s", strerror(ENOMEM));
+			if (c == OPT_COLLECTOR) {
+				o->collector = optarg;
+				r = parse_addr(o, optarg, &o->collector_addr);
+			} else if (c == OPT_NODE) {
+				r = add_nodes(o, optarg);
+			} else {
+				o->token_file = optarg;
+				r = optarg[0] ? 0 : bad(o, "%s", "--token-file needs a file name");
+			}
+			if (r == -ENOMEM)
+				return bad(o, "%s", strerror(ENOMEM));
+			if (r)
+				return r;
+			break;
 		case 'n': o->numeric = true; break;
 		case 'p': o->procs = true; break;
 		case 'e': o->extended = true; break;
@@ -256,52 +372,66 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 			if (!optarg && optind < argc && is_number(argv[optind]))
 				optarg = argv[optind++];
 			if (optarg && parse_interval(optarg, &o->interval_s) < 0)
-				return bad("bad interval '%s' for -c: expected seconds > 0", optarg);
+				return bad(o, "bad interval '%s' for -c: expected seconds > 0", optarg);
 			break;
 		case OPT_THREADS: {
 			char *end;
 			unsigned long n = strtoul(optarg, &end, 10);
 			if (*end || n == 0 || n > 64)
-				return bad("bad --threads '%s': expected 1..64", optarg);
+				return bad(o, "bad --threads '%s': expected 1..64", optarg);
 			o->gather.threads = (unsigned)n;
 			break;
 		}
 		case 'h':
-			usage(stdout);
+			usage(o->out ? o->out : stdout);
 			return 1;
 		case 'V':
-			puts("nsnetstat " NSN_VERSION);
+			fputs("nsnetstat " NSN_VERSION "\n", o->out ? o->out : stdout);
 			return 1;
 		case ':':
-			return bad("option '%s' needs an argument", argv[optind - 1]);
+			return bad(o, "option '%s' needs an argument", argv[optind - 1]);
 		default:
 			if (optopt && optopt < 256) {
 				char s[3] = {'-', (char)optopt, '\0'};
-				return bad("unknown option '%s'", s);
+				return bad(o, "unknown option '%s'", s);
 			}
-			return bad("unknown option '%s'", argv[optind - 1]);
+			return bad(o, "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (o->gather.scope == NSN_SCOPE_ONE && o->gather.target[0] == '\0')
-		return bad("%s: -N needs a namespace name, path or pid", "");
+		return bad(o, "%s: -N needs a namespace name, path or pid", "");
 	if (o->from && !o->from[0])
-		return bad("%s", "--from needs a file name, or - for stdin");
+		return bad(o, "%s", "--from needs a file name, or - for stdin");
 	if (o->from && o->continuous)
-		return bad("%s", "--from reads a recording once: -c does not apply");
+		return bad(o, "%s", "--from reads a recording once: -c does not apply");
 	if (o->from && o->gather.host_root)
-		return bad("%s", "--from reads no host: --host-root does not apply");
+		return bad(o, "%s", "--from reads no host: --host-root does not apply");
+	if (o->collector && o->from)
+		return bad(o, "%s", "--collector and --from exclude each other");
+	if (o->collector)
+		o->remote = true;
+	if (o->remote && o->from)
+		return bad(o, "%s",
+			   "a collector's nodes are not a recording: --from does not apply");
+	if (o->remote && o->gather.host_root)
+		return bad(o, "%s", "--collector reads no host: --host-root does not apply");
+	if (!o->collector && o->n_query_nodes)
+		return bad(o, "%s", "--node picks nodes of a collector: it needs --collector");
+	if (!o->collector && o->token_file)
+		return bad(o, "%s", "--token-file is for a collector: it needs --collector");
+	o->node_column = o->remote;
 	r = containers_opts(o, want_containers);
 	if (r)
 		return r;
 
 	r = nsn_filter_parse(argc - optind, argv + optind, &o->filter, &ferr);
 	if (r == -EINVAL) {
-		fprintf(stderr, "nsnetstat: bad filter at '%s': %s\n",
+		fprintf(err_file(o), "nsnetstat: bad filter at '%s': %s\n",
 			ferr.argi < argc - optind ? argv[optind + ferr.argi] : "(end)", ferr.msg);
 		return 2;
 	}
 	if (r < 0) {
-		fprintf(stderr, "nsnetstat: %s\n", strerror(-r));
+		fprintf(err_file(o), "nsnetstat: %s\n", strerror(-r));
 		return 2;
 	}
 
@@ -343,10 +473,48 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 	return 0;
 }
 
+int cli_parse(int argc, char **argv, struct cli_opts *o)
+{
+	struct consumed used = {0};
+	const char **words = NULL;
+	size_t n = 0;
+	int r;
+
+	/* The words as typed, before getopt permutes them. */
+	if (argc > 1 && !(words = malloc((size_t)(argc - 1) * sizeof(*words))))
+		return bad(o, "%s", strerror(ENOMEM));
+	for (int i = 1; i < argc; i++)
+		words[i - 1] = argv[i];
+	r = parse(argc, argv, o, &used);
+	if (r == 0 && o->collector) {
+		for (int i = 0; i < argc - 1; i++) {
+			bool skip = false;
+			for (size_t k = 0; k < used.n && !skip; k++)
+				skip = words[i] == used.words[k];
+			if (!skip)
+				words[n++] = words[i];
+		}
+		o->query_args = words;
+		o->n_query_args = n;
+		words = NULL;
+	}
+	free(words);
+	free(used.words);
+	return r;
+}
+
 void cli_opts_release(struct cli_opts *o)
 {
 	nsn_filter_free(o->filter);
 	o->filter = NULL;
+	for (size_t i = 0; i < o->n_query_nodes; i++)
+		free(o->query_nodes[i]);
+	free(o->query_nodes);
+	o->query_nodes = NULL;
+	o->n_query_nodes = 0;
+	free(o->query_args);
+	o->query_args = NULL;
+	o->n_query_args = 0;
 }
 
 bool cli_sock_visible(const struct cli_opts *o, const struct nsn_sock *s)

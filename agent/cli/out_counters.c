@@ -87,7 +87,7 @@ void out_counters(FILE *f, const struct cli_opts *o, const struct cli_node *node
 			if (!first)
 				fputc('\n', f);
 			first = false;
-			out_netns_heading(f, n_nodes > 1 ? nodes[n].name : NULL, ns);
+			out_netns_heading(f, cli_multi_node(o, n_nodes) ? nodes[n].name : NULL, ns);
 			if (p) {
 				struct counter_delta *d;
 				size_t k, nd = counters_delta(ns, p, &d);

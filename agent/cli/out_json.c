@@ -336,6 +336,21 @@ static void scan_totals(struct json *j, const struct cli_opts *o, const struct c
 	json_end_obj(j);
 }
 
+/* What a collector says about the node, beside its name (collector mode only). */
+static void node_info(struct json *j, const struct cli_node_info *info)
+{
+	json_key(j, "stale");
+	json_bool(j, info->stale);
+	json_key(j, "last_seen_ms");
+	json_u64(j, info->last_seen_ms);
+	json_key(j, "connected");
+	json_bool(j, info->connected);
+	json_key(j, "agent_version");
+	json_str(j, info->agent_version ? info->agent_version : "");
+	json_key(j, "boot_id");
+	json_str(j, info->boot_id ? info->boot_id : "");
+}
+
 void out_json(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes)
 {
 	struct json j = {.f = f};
@@ -349,6 +364,8 @@ void out_json(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, s
 		json_begin_obj(&j);
 		json_key(&j, "node");
 		json_str(&j, nodes[n].name);
+		if (nodes[n].info)
+			node_info(&j, nodes[n].info);
 		json_key(&j, "namespaces");
 		json_begin_arr(&j);
 		for (size_t i = 0; i < scan->n_netns; i++)
@@ -366,7 +383,8 @@ void out_json(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, s
 		for (size_t i = 0; i < scan->n_warnings; i++) {
 			char *line = NULL;
 
-			if (n_nodes > 1 && asprintf(&line, "%s: %s", nodes[n].name, scan->warnings[i]) >= 0) {
+			if (cli_multi_node(o, n_nodes) &&
+			    asprintf(&line, "%s: %s", nodes[n].name, scan->warnings[i]) >= 0) {
 				json_str(&j, line);
 				free(line);
 			} else {

@@ -118,7 +118,7 @@ void out_links(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, 
 	struct cells x;
 	char buf[32];
 	int last = o->extended ? C_ADDRS : C_PEER;
-	bool multi = n_nodes > 1;
+	bool multi = cli_multi_node(o, n_nodes);
 
 	for (int c = 0; c < C_MAX; c++)
 		w[c] = o->no_header ? 0 : strlen(headers[c]);

@@ -61,7 +61,7 @@ static int cmp_total(const void *a, const void *b)
 void out_summary_table(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes)
 {
 	size_t wlabel = strlen("NETNS"), wnode = strlen("NODE"), n = 0, k = 0;
-	bool multi = n_nodes > 1;
+	bool multi = cli_multi_node(o, n_nodes);
 	struct ns_total *t;
 	char buf[32];
 

@@ -144,7 +144,7 @@ void out_table(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, 
 {
 	size_t w[C_MAX];
 	int last = o->extended ? C_EXT : C_PEER;
-	bool multi = n_nodes > 1;
+	bool multi = cli_multi_node(o, n_nodes);
 	struct cells x;
 	char buf[32];
 
