@@ -339,10 +339,14 @@ static int add_namespace(struct query *q, const struct cnode *n, const struct ns
 	do {
 		long kept;
 
+		bool first = cursor == 0;
+
 		q->ns.len = 0;
 		kept = nsn_store_view_pack(v, parts, keep_sock, q, CHUNK_TARGET, &cursor, &q->ns);
 		if (kept < 0)
 			return (int)kept;
+		if (!first && kept == 0)
+			continue; /* only sockets the query does not take were left */
 		if ((r = buf_lenfield(&q->chunk, TAG_RESP_NAMESPACES, q->ns.data, q->ns.len)) < 0)
 			return r;
 		if (q->chunk.len >= CHUNK_TARGET) {

@@ -192,5 +192,11 @@ int nsn_skim_socket(const uint8_t *data, size_t len, int what, struct nsn_skim *
 		if (skip(&r, wt) < 0)
 			return -EBADMSG;
 	}
+	/* The decoder maps processes by inode: a socket without one (TIME-WAIT, request
+	 * sockets) has none, whatever was sent. */
+	if (what == NSN_SKIM_FULL && s->inode == 0) {
+		k->n_ctr_ids = k->n_procs = 0;
+		k->ctr_ids_more = false;
+	}
 	return 0;
 }

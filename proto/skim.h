@@ -6,9 +6,12 @@
  * every metric over the packed sockets of its store with this; a full decode
  * (nsn_pb_decode_scan()) costs ten times more per socket.
  *
- * What it reads agrees with decode.c for every well-formed socket (unit.skim checks
- * both on the same records); on a socket decode.c would refuse it may say anything but
- * never reads out of bounds.
+ * What it reads agrees with decode.c for every well-formed socket with its fields in
+ * number order, as protobuf-c and the store write them (unit.skim checks both on the
+ * same records); NSN_SKIM_HEAD stops at the first field past 11, so a repeated head
+ * field after it is not seen. On a socket decode.c would refuse it may say anything
+ * but never reads out of bounds. A path over 255 bytes or a dev over 63 is -EBADMSG
+ * here (the kernel's are at most 108 and 16).
  */
 #ifndef NSN_PROTO_SKIM_H
 #define NSN_PROTO_SKIM_H
@@ -29,7 +32,8 @@ struct nsn_skim {
 	struct nsn_sock s;
 	char path[256];
 	char dev[64];
-	/** NSN_SKIM_FULL: the non-empty container ids of its processes (not terminated). */
+	/** NSN_SKIM_FULL: the non-empty container ids of its processes (not terminated;
+	 *  they point into the bytes skimmed, valid as long as those are). */
 	const uint8_t *ctr_id[NSN_SKIM_CTR_IDS];
 	size_t ctr_id_len[NSN_SKIM_CTR_IDS];
 	size_t n_ctr_ids;   /**< how many are in ctr_id */

@@ -1250,11 +1250,14 @@ static int cmp_snap(const void *a, const void *b)
 	const Nsnet__V1__NamespaceSnapshot *y = *(Nsnet__V1__NamespaceSnapshot *const *)b;
 	uint64_t xi = x->id ? x->id->inode : 0, yi = y->id ? y->id->inode : 0;
 
+	/* An empty first name is no name (as the views' sort key has it). */
+	bool xn = x->n_names > 0 && x->names[0][0], yn = y->n_names > 0 && y->names[0][0];
+
 	if (x->host != y->host)
 		return x->host ? -1 : 1;
-	if ((x->n_names > 0) != (y->n_names > 0))
-		return x->n_names > 0 ? -1 : 1;
-	if (x->n_names > 0) {
+	if (xn != yn)
+		return xn ? -1 : 1;
+	if (xn) {
 		int r = strcmp(x->names[0], y->names[0]);
 		if (r)
 			return r;
@@ -1445,6 +1448,9 @@ long nsn_store_view_pack(const struct nsn_store_netns_view *v, unsigned parts,
 	} else {
 		i = ns->socks.n;
 	}
+	/* Removed slots after the last socket taken are no reason for another piece. */
+	while (i < ns->socks.n && !ns->socks.ents[i].val)
+		i++;
 	*cursor = i < ns->socks.n ? i : SIZE_MAX;
 	return kept;
 }
