@@ -29,7 +29,8 @@ enum reject_reason {
 	REJECT_VERSION,   /* protocol_version not spoken */
 	REJECT_HELLO,     /* a hello that names no node, or the wrong role */
 	REJECT_TIMEOUT,   /* no hello in time, or an idle agent */
-	REJECT_QUERY,     /* a query that does not parse */
+	REJECT_QUERY,     /* a query that does not parse (answered with an Error; the
+	                   * connection stays) */
 	REJECT_MAX
 };
 extern const char *const reject_reason_names[REJECT_MAX];
@@ -76,12 +77,14 @@ struct conn {
 	struct query *q;            /* ROLE_QUERY: the query being answered, or NULL */
 	size_t queued;              /* bytes written but not yet completed */
 	bool closing;
+	bool rejected;              /* its Error is being written; closed after */
 	bool reading;               /* uv_read_start active */
 };
 
 /* What the collector knows of a node beyond the store: its connection and times. */
 struct cnode {
 	char *name;
+	char qname[160];              /* the name as a log value (nsn_log_q) */
 	struct nsn_store_node *snode; /* in the store; NULL once forgotten */
 	struct conn *agent;           /* the connection of its current session, or NULL */
 	uint64_t last_seen_ms;        /* Unix epoch ms of the last frame from its agent */

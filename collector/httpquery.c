@@ -62,8 +62,12 @@ static int on_chunk(const uint8_t *frame, size_t len, void *ctx)
 		snprintf(x->err, sizeof(x->err), "internal: a chunk does not decode");
 		return x->r = -EBADMSG;
 	}
-	r = cli_resp_add(x->resp, f->response, x->err, sizeof(x->err));
+	/* The answer takes the response over: no second copy of the chunk. */
+	Nsnet__V1__QueryResponse *m = f->response;
+	f->response = NULL;
+	f->body_case = NSNET__V1__FRAME__BODY__NOT_SET;
 	nsn_wire_free(f);
+	r = cli_resp_take(x->resp, m, x->err, sizeof(x->err));
 	if (r < 0)
 		x->r = r;
 	return 0;
@@ -109,10 +113,11 @@ int http_query(struct collector *c, char *qs, FILE *out, char *err, size_t err_l
 	q.n_nodes = n_nodes;
 	q.nodes = nodes;
 
-	/* The rendering options: the same words through the same parser. */
+	/* The rendering options: the same words through the same parser, with the nodes
+	 * as --node words so that names the answer lacks are reported as nsnetstat does. */
 	struct cli_opts o = {0};
-	char *text = NULL, *words[MAX_WORDS + 2];
-	size_t text_len = 0;
+	char *text = NULL, *words[MAX_WORDS * 3 + 2];
+	size_t text_len = 0, n_words = n_args;
 	FILE *ef = open_memstream(&text, &text_len);
 
 	if (!ef) {
@@ -120,9 +125,16 @@ int http_query(struct collector *c, char *qs, FILE *out, char *err, size_t err_l
 		return 500;
 	}
 	memcpy(words, args, n_args * sizeof(*words));
+	/* Options before the filter words: after a filter word getopt would stop. */
+	memmove(words + 1 + 2 * n_nodes, words + 1, (n_args - 1) * sizeof(*words));
+	for (size_t i = 0; i < n_nodes; i++) {
+		words[1 + 2 * i] = "--node";
+		words[2 + 2 * i] = nodes[i];
+	}
+	n_words += 2 * n_nodes;
 	o.out = o.err = ef;
 	o.remote = true;
-	r = cli_parse((int)n_args, words, &o);
+	r = cli_parse((int)n_words, words, &o);
 	fclose(ef);
 	o.out = o.err = NULL;
 	if (r != 0) {
@@ -165,6 +177,9 @@ int http_query(struct collector *c, char *qs, FILE *out, char *err, size_t err_l
 	status = 200;
 	if (r == 2) {
 		snprintf(err, err_len, "-N matched no namespace on any node");
+		status = 404;
+	} else if (r == 1) {
+		snprintf(err, err_len, "no such node");
 		status = 404;
 	}
 	c->st.queries++;

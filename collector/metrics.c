@@ -591,7 +591,7 @@ static void agent_families(const struct scrape *s, uint64_t now_ms, FILE *f)
 	for (i = 0; i < s->n_nodes; i++) {
 		const struct nsn_store_node_info *in = &s->nodes[i].info;
 
-		if (in->has_scan)
+		if (in->has_scan && in->time_ms) /* an agent that gave no time says nothing of its lag */
 			fprintf(f, "nsnet_agent_lag_seconds{%s} %.3f\n", lab_at(s, s->nodes[i].lab),
 				((double)now_ms - (double)in->time_ms) / 1000.0);
 	}

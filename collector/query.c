@@ -23,6 +23,7 @@
 
 #include "cli.h"
 #include "collector.h"
+#include "log.h"
 #include "skim.h"
 
 /* A chunk is emitted once it holds this much (a namespace larger than that is split). */
@@ -301,8 +302,10 @@ static bool keep_sock(const uint8_t *data, size_t len, void *ctx)
 	struct nsn_skim *k = &q->skim;
 	const struct nsn_sock *s = &k->s;
 
-	/* Not well-formed: let the client's decoder say so rather than hide it. */
-	if (nsn_skim_socket(data, len, q->need_full ? NSN_SKIM_FULL : NSN_SKIM_HEAD, k) < 0)
+	/* The leading fields first: most sockets a query leaves out go on proto, state
+	 * or family, without reading their addresses and processes. Not well-formed:
+	 * let the client's decoder say so rather than hide it. */
+	if (nsn_skim_socket(data, len, NSN_SKIM_HEAD, k) < 0)
 		return true;
 	if (s->proto >= NSN_PROTO_MAX || !(q->protos & NSN_PROTO_BIT(s->proto)))
 		return false;
@@ -311,6 +314,10 @@ static bool keep_sock(const uint8_t *data, size_t len, void *ctx)
 	if (s->proto != NSN_PROTO_UNIX &&
 	    !(s->family == AF_INET ? q->fams & NSN_FAMILY_V4 : q->fams & NSN_FAMILY_V6))
 		return false;
+	if (!q->need_full)
+		return true;
+	if (nsn_skim_socket(data, len, NSN_SKIM_FULL, k) < 0)
+		return true;
 	if (q->o.filter && !nsn_filter_match(q->o.filter, s))
 		return false;
 	if (q->cfilter) {
@@ -627,7 +634,13 @@ void query_start(struct conn *k, const Nsnet__V1__Query *m)
 	q->k = k;
 	r = query_prepare(q, m, err, sizeof(err));
 	if (r == -EINVAL) {
+		char qe[300];
+
+		/* The frame is refused, with an answer: the connection stays. */
 		k->c->st.query_errors++;
+		k->c->st.rejected[REJECT_QUERY]++;
+		nsn_log(NSN_LOG_INFO, "event=query_rejected peer=%s id=%llu error=%s", k->peer,
+			(unsigned long long)m->id, nsn_log_q(err, qe, sizeof(qe)));
 		r = send_error(q, NSNET__V1__ERROR__CODE__QUERY, err);
 		query_free(q);
 		if (r < 0)

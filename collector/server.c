@@ -12,6 +12,7 @@
  * --max-frame plus one read); reads land in one buffer shared by all connections (the
  * loop has one thread). */
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -163,7 +164,7 @@ void conn_close(struct conn *k, enum reject_reason why, const char *fmt, ...)
 	char msg[256], q[300];
 	va_list ap;
 
-	if (k->closing)
+	if (k->closing || k->rejected)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -173,11 +174,11 @@ void conn_close(struct conn *k, enum reject_reason why, const char *fmt, ...)
 		/* Auth failures are logged by the caller, rate-limited. */
 		if (why != REJECT_AUTH)
 			nsn_log(NSN_LOG_WARN, "event=conn_rejected peer=%s role=%s node=%s reason=%s error=%s",
-				k->peer, role_name(k->role), k->node ? k->node->name : "-",
+				k->peer, role_name(k->role), k->node ? k->node->qname : "-",
 				reject_reason_names[why], nsn_log_q(msg, q, sizeof(q)));
 	} else {
 		nsn_log(NSN_LOG_INFO, "event=conn_closed peer=%s role=%s node=%s why=%s", k->peer,
-			role_name(k->role), k->node ? k->node->name : "-", nsn_log_q(msg, q, sizeof(q)));
+			role_name(k->role), k->node ? k->node->qname : "-", nsn_log_q(msg, q, sizeof(q)));
 	}
 	/* Tell the peer why, unless it is the one not reading (then there is no point). */
 	if (why < REJECT_MAX && k->queued < 65536) {
@@ -195,7 +196,11 @@ void conn_close(struct conn *k, enum reject_reason why, const char *fmt, ...)
 			uv_read_stop((uv_stream_t *)&k->h);
 			k->reading = false;
 		}
+		/* Whatever was being answered stops here. */
+		query_free(k->q);
+		k->q = NULL;
 		if (send_frame(k, &f, true) == 0) {
+			k->rejected = true;
 			/* conn_drop() once it is written; meanwhile nothing more is read and
 			 * the node is no longer this connection's. */
 			if (k->node && k->node->agent == k)
@@ -227,6 +232,7 @@ static struct cnode *node_get(struct collector *c, const char *name)
 		free(n);
 		return NULL;
 	}
+	nsn_log_q(name, n->qname, sizeof(n->qname));
 	c->nodes[c->n_nodes++] = n;
 	return n;
 }
@@ -310,11 +316,13 @@ static bool on_hello(struct conn *k, const NsnFrame *f)
 		n->sessions++;
 		n->connected_ms = n->last_seen_ms = coll_now_ms();
 		if (n->stale)
-			nsn_log(NSN_LOG_INFO, "event=node_fresh node=%s", n->name);
+			nsn_log(NSN_LOG_INFO, "event=node_fresh node=%s", n->qname);
 		n->stale = false;
 		c->st.sessions++;
+		char qv[96];
 		nsn_log(NSN_LOG_INFO, "event=agent_hello node=%s peer=%s agent_version=%s session=%llx interval_ms=%u",
-			n->name, k->peer, h->agent_version && *h->agent_version ? h->agent_version : "-",
+			n->qname, k->peer,
+			h->agent_version && *h->agent_version ? nsn_log_q(h->agent_version, qv, sizeof(qv)) : "-",
 			(unsigned long long)h->session, h->interval_ms);
 	} else {
 		conn_close(k, REJECT_HELLO, "hello with role %d: expected agent (1) or query (2)",
@@ -361,7 +369,7 @@ static bool on_agent_frame(struct conn *k, const NsnFrame *f, size_t len)
 	n->last_seen_ms = coll_now_ms();
 	if (n->stale) {
 		n->stale = false;
-		nsn_log(NSN_LOG_INFO, "event=node_fresh node=%s", n->name);
+		nsn_log(NSN_LOG_INFO, "event=node_fresh node=%s", n->qname);
 	}
 	return true;
 }
@@ -379,8 +387,8 @@ static bool on_frame(struct conn *k, const uint8_t *data, size_t len)
 	r = nsn_wire_unpack(data, len, c->o.max_frame, &f);
 	if (r < 0) {
 		conn_close(k, r == -EMSGSIZE ? REJECT_OVERSIZE : REJECT_DECODE,
-			   "frame %llu (%zu bytes): not an nsnet.v1 Frame", (unsigned long long)k->next_seq,
-			   len);
+			   "frame %llu (%zu bytes): not an nsnet.v1 Frame",
+			   (unsigned long long)(k->next_seq ? k->next_seq : 1), len);
 		return false;
 	}
 	c->st.frames++;
@@ -456,7 +464,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	int r;
 
 	(void)buf;
-	if (n == 0 || k->closing)
+	if (n == 0 || k->closing || k->rejected)
 		return;
 	if (n < 0) {
 		size_t left = nsn_frame_reader_pending(&k->rd);
@@ -476,7 +484,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 			return;
 	if (r == -EMSGSIZE) {
 		conn_close(k, REJECT_OVERSIZE, "frame %llu: length %u over the %u byte maximum",
-			   (unsigned long long)k->next_seq, nsn_frame_get_header(k->rd.buf + k->rd.off),
+			   (unsigned long long)(k->next_seq ? k->next_seq : 1), nsn_frame_get_header(k->rd.buf + k->rd.off),
 			   c->o.max_frame);
 		return;
 	}
@@ -635,8 +643,12 @@ void server_stop(struct collector *c)
 {
 	if (c->listener.tcp.loop && !uv_is_closing((uv_handle_t *)&c->listener))
 		uv_close((uv_handle_t *)&c->listener, NULL);
-	while (c->conns)
-		conn_close(c->conns, REJECT_MAX, "collector stopping");
+	while (c->conns) {
+		if (c->conns->rejected)
+			conn_drop(c->conns); /* its Error is cancelled: we are going */
+		else
+			conn_close(c->conns, REJECT_MAX, "collector stopping");
+	}
 	if (c->o.listen_unix)
 		unlink(c->o.listen_host);
 }
@@ -647,7 +659,7 @@ static void forget(struct collector *c, size_t i)
 {
 	struct cnode *n = c->nodes[i];
 
-	nsn_log(NSN_LOG_INFO, "event=node_forgotten node=%s last_seen_s=%.1f", n->name,
+	nsn_log(NSN_LOG_INFO, "event=node_forgotten node=%s last_seen_s=%.1f", n->qname,
 		(double)(coll_now_ms() - n->last_seen_ms) / 1000.0);
 	nsn_store_node_remove(n->snode);
 	memmove(c->nodes + i, c->nodes + i + 1, (c->n_nodes - i - 1) * sizeof(*c->nodes));
@@ -657,13 +669,28 @@ static void forget(struct collector *c, size_t i)
 	free(n);
 }
 
+/* Unpacking a 16 MiB frame leaves its many small blocks free in the heap; give
+ * them back after big ingests (a resync of many nodes), at most every 10 s. */
+static void trim_heap(struct collector *c, uint64_t now)
+{
+	static uint64_t last_ms, last_bytes;
+
+	if (c->st.bytes - last_bytes < (32u << 20) || now - last_ms < 10000)
+		return;
+	last_ms = now;
+	last_bytes = c->st.bytes;
+	malloc_trim(0);
+}
+
 void server_sweep(struct collector *c)
 {
 	uint64_t now = uv_now(c->loop), wall = coll_now_ms();
 
+	trim_heap(c, now);
+
 	for (struct conn *k = c->conns, *next; k; k = next) {
 		next = k->next;
-		if (k->closing)
+		if (k->closing || k->rejected)
 			continue;
 		if (k->role == ROLE_NONE && now - k->opened_ms > HELLO_TIMEOUT_MS) {
 			conn_close(k, REJECT_TIMEOUT, "no hello within %d s", HELLO_TIMEOUT_MS / 1000);
@@ -688,7 +715,7 @@ void server_sweep(struct collector *c)
 		}
 		if (!n->stale && age > coll_stale_ms(c, n)) {
 			n->stale = true;
-			nsn_log(NSN_LOG_WARN, "event=node_stale node=%s last_seen_s=%.1f connected=%s", n->name,
+			nsn_log(NSN_LOG_WARN, "event=node_stale node=%s last_seen_s=%.1f connected=%s", n->qname,
 				(double)age / 1000.0, n->agent ? "true" : "false");
 		}
 		i++;

@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential cmake pkg-config
 libnl-3-dev libnl-route-3-dev libcap-dev libprotobuf-c-dev protobuf-c-compiler libuv1-dev libjson-c-dev
-iproute2 iputils-ping util-linux procps python3 libcap2-bin
+iproute2 iputils-ping util-linux procps python3 libcap2-bin prometheus
 containerd runc podman busybox-static"
 
 missing=""

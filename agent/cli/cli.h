@@ -41,7 +41,7 @@ struct cli_opts {
 	/* --collector ADDR: ask an nsnet-collector (remote.c); implies remote. */
 	const char *collector;
 	struct cli_addr collector_addr;
-	char **query_nodes; /* --node NAME[,NAME...] (owned), only with --collector */
+	char **query_nodes; /* --node NAME[,NAME...] (owned), only with --collector or remote */
 	size_t n_query_nodes;
 	const char *token_file; /* --token-file FILE, only with --collector */
 	/* With --collector, the words of argv after argv[0] in the order typed, without
@@ -84,13 +84,28 @@ struct cli_node {
 	struct nsn_scan *scan;
 	const struct nsn_scan *prev; /* the previous scan of a -c loop (counter increments), or NULL */
 	const struct cli_node_info *info; /* collector mode: the JSON keys it adds; else NULL */
+	char *text; /* the name for text output if it needs escaping (cli_text_dup()), else NULL */
 };
+
+/* The name of @p n as tables and stderr lines print it (JSON prints n->name). */
+static inline const char *cli_node_text(const struct cli_node *n)
+{
+	return n->text ? n->text : n->name;
+}
 
 /* Whether the tables have a NODE column and per-node lines name their node. */
 static inline bool cli_multi_node(const struct cli_opts *o, size_t n_nodes)
 {
 	return o->node_column || n_nodes > 1;
 }
+
+/* A string from elsewhere (a node's name, an agent's warning) for one line of text:
+ * backslashes, control characters and bytes that are not UTF-8 escaped as \\, \n, \t
+ * and \xHH. Returns @p s itself when nothing needs escaping, else @p buf (truncated to
+ * @p len with "..." at the end) (views.c). */
+const char *cli_text(const char *s, char *buf, size_t len);
+/* The same as a new string (free()), or NULL when @p s needs no escaping or on ENOMEM. */
+char *cli_text_dup(const char *s);
 
 /* Every view asked for (sockets, routes, interfaces, counters), on @p out (views.c). */
 void cli_print_views(const struct cli_opts *o, FILE *out, const struct cli_node *nodes,
@@ -178,5 +193,7 @@ void json_i64(struct json *j, long long v);
 void json_double(struct json *j, double v);
 void json_bool(struct json *j, bool v);
 void json_null(struct json *j);
+/* Length of the well-formed UTF-8 sequence at @p s (at most @p n bytes), or 0. */
+size_t json_utf8_len(const unsigned char *s, size_t n);
 
 #endif

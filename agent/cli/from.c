@@ -202,9 +202,11 @@ int cli_from(const struct cli_opts *o)
 
 		nsn_store_node_info(node, &info);
 		nodes[i].name = info.name;
+		nodes[i].text = cli_text_dup(info.name);
 		r = node_scan(o, node, &nodes[i].scan);
 		if (r < 0) {
-			fprintf(stderr, "nsnetstat: --from %s: node %s: %s\n", o->from, info.name,
+			fprintf(stderr, "nsnetstat: --from %s: node %s: %s\n", o->from,
+				cli_node_text(&nodes[i]),
 				r == -EBADMSG ? "a namespace snapshot is not well-formed"
 					      : strerror(-r));
 			r = 1;
@@ -224,8 +226,10 @@ int cli_from(const struct cli_opts *o)
 	cli_print_problems(o, stderr, nodes, n);
 	r = 0;
 out:
-	for (size_t i = 0; nodes && i < n; i++)
+	for (size_t i = 0; nodes && i < n; i++) {
 		nsn_scan_free(nodes[i].scan);
+		free(nodes[i].text);
+	}
 	free(nodes);
 	nsn_store_free(x.store);
 	if (fd > STDIN_FILENO)

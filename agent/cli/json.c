@@ -44,7 +44,7 @@ void json_key(struct json *j, const char *key)
 
 /* Length of the well-formed UTF-8 sequence at s (RFC 3629, table 3-7), or 0: this
  * rejects overlong forms, surrogates and code points above U+10FFFF. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+size_t json_utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
 	size_t len;
@@ -93,7 +93,7 @@ void json_strn(struct json *j, const char *s, size_t n)
 		} else {
 			/* Unix socket paths are bytes: a byte that is not part of well-formed
 			 * UTF-8 becomes U+FFFD, so the document always parses. */
-			size_t len = utf8_len(u + i, n - i);
+			size_t len = json_utf8_len(u + i, n - i);
 			if (len) {
 				fwrite(u + i, 1, len, j->f);
 				i += len - 1;

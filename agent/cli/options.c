@@ -414,8 +414,11 @@ static int parse(int argc, char **argv, struct cli_opts *o, struct consumed *use
 		return bad(o, "%s",
 			   "a collector's nodes are not a recording: --from does not apply");
 	if (o->remote && o->gather.host_root)
-		return bad(o, "%s", "--collector reads no host: --host-root does not apply");
-	if (!o->collector && o->n_query_nodes)
+		return bad(o, "%s",
+			   "a collector's nodes are not this host: --host-root does not apply");
+	/* A collector parsing a query (remote) may pass its node names as --node too, so
+	 * that cli_resp_render() reports the unknown ones. */
+	if (!o->remote && o->n_query_nodes)
 		return bad(o, "%s", "--node picks nodes of a collector: it needs --collector");
 	if (!o->collector && o->token_file)
 		return bad(o, "%s", "--token-file is for a collector: it needs --collector");

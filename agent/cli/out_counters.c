@@ -76,6 +76,7 @@ void out_counters(FILE *f, const struct cli_opts *o, const struct cli_node *node
 
 	for (size_t n = 0; n < n_nodes; n++) {
 		const struct nsn_scan *scan = nodes[n].scan, *prev = nodes[n].prev;
+		const char *node = cli_multi_node(o, n_nodes) ? cli_node_text(&nodes[n]) : NULL;
 
 		for (size_t i = 0; i < scan->n_netns; i++) {
 			const struct nsn_netns *ns = scan->netns[i];
@@ -87,7 +88,7 @@ void out_counters(FILE *f, const struct cli_opts *o, const struct cli_node *node
 			if (!first)
 				fputc('\n', f);
 			first = false;
-			out_netns_heading(f, cli_multi_node(o, n_nodes) ? nodes[n].name : NULL, ns);
+			out_netns_heading(f, node, ns);
 			if (p) {
 				struct counter_delta *d;
 				size_t k, nd = counters_delta(ns, p, &d);

@@ -131,12 +131,13 @@ void out_links(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, 
 		}
 		for (size_t n = 0; n < n_nodes; n++) {
 			const struct nsn_scan *scan = nodes[n].scan;
+			const char *node = cli_node_text(&nodes[n]);
 
 			for (size_t i = 0; i < scan->n_netns; i++) {
 				const struct nsn_netns *ns = scan->netns[i];
 				const char *label = nsn_netns_label(ns, buf, sizeof(buf));
 				for (size_t k = 0; k < ns->n_links; k++) {
-					fill(&x, nodes[n].name, label, ns, &ns->links[k]);
+					fill(&x, node, label, ns, &ns->links[k]);
 					for (int c = 0; c <= last; c++) {
 						if (!shown(o, multi, c))
 							continue;

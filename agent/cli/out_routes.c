@@ -303,7 +303,8 @@ void out_routes(FILE *f, const struct cli_opts *o, const struct cli_node *nodes,
 			if (!first)
 				fputc('\n', f);
 			first = false;
-			put_ns(f, o, cli_multi_node(o, n_nodes) ? nodes[n].name : NULL, ns);
+			put_ns(f, o, cli_multi_node(o, n_nodes) ? cli_node_text(&nodes[n]) : NULL,
+			       ns);
 		}
 	}
 }

@@ -73,10 +73,10 @@ void out_summary_table(FILE *f, const struct cli_opts *o, const struct cli_node 
 	for (size_t i = 0; i < n_nodes; i++) {
 		const struct nsn_scan *scan = nodes[i].scan;
 
-		if (strlen(nodes[i].name) > wnode)
-			wnode = strlen(nodes[i].name);
+		if (strlen(cli_node_text(&nodes[i])) > wnode)
+			wnode = strlen(cli_node_text(&nodes[i]));
 		for (size_t j = 0; j < scan->n_netns; j++, k++) {
-			t[k].node = nodes[i].name;
+			t[k].node = cli_node_text(&nodes[i]);
 			t[k].ns = scan->netns[j];
 			t[k].n_rows = summary_count(o, t[k].ns, t[k].rows, &t[k].total);
 			size_t len = strlen(nsn_netns_label(t[k].ns, buf, sizeof(buf)));

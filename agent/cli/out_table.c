@@ -159,7 +159,8 @@ void out_table(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, 
 			for (size_t k = 0; k < ns->n_socks; k++) {
 				if (!cli_sock_visible(o, &ns->socks[k]))
 					continue;
-				fill(&x, o, nodes[n].name, scan, ns, label, &ns->socks[k]);
+				fill(&x, o, cli_node_text(&nodes[n]), scan, ns, label,
+				     &ns->socks[k]);
 				for (int c = 0; c <= last; c++) {
 					size_t len = strlen(x.c[c]);
 					if (len > w[c])
@@ -185,7 +186,7 @@ void out_table(FILE *f, const struct cli_opts *o, const struct cli_node *nodes, 
 				const struct nsn_sock *s = &ns->socks[k];
 				if (!cli_sock_visible(o, s))
 					continue;
-				fill(&x, o, nodes[n].name, scan, ns, label, s);
+				fill(&x, o, cli_node_text(&nodes[n]), scan, ns, label, s);
 				for (int c = 0; c <= last; c++) {
 					if (!shown(o, multi, c))
 						continue;

@@ -116,9 +116,8 @@ static int connect_one(int family, const struct sockaddr *sa, socklen_t len, int
 			nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
 			continue;
 		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EINPROGRESS) {
+		/* Interrupted, a non-blocking connect goes on in the background as well. */
+		if (errno != EINPROGRESS && errno != EINTR && errno != EALREADY) {
 			e = errno == EAGAIN ? ETIMEDOUT : errno;
 			goto fail;
 		}
@@ -150,9 +149,8 @@ static int dial(struct remote *x)
 
 	if (a->is_unix) {
 		struct sockaddr_un sun = {.sun_family = AF_UNIX};
-
-		size_t len =
-		    strnlen(a->host, sizeof(sun.sun_path) - 1); /* checked by cli_parse() */
+		/* cli_parse() refused longer paths. */
+		size_t len = strnlen(a->host, sizeof(sun.sun_path) - 1);
 
 		memcpy(sun.sun_path, a->host, len);
 		fd = connect_one(AF_UNIX, (struct sockaddr *)&sun, sizeof(sun), deadline);

@@ -285,11 +285,11 @@ static void print_stale(FILE *err, const struct cli_node *nodes, size_t n)
 			fprintf(err,
 				"nsnetstat: node %s is stale: "
 				"its agent was last heard from %llu s ago\n",
-				nodes[i].name, (unsigned long long)ago);
+				cli_node_text(&nodes[i]), (unsigned long long)ago);
 		else
 			fprintf(err,
 				"nsnetstat: node %s is stale: its agent was never heard from\n",
-				nodes[i].name);
+				cli_node_text(&nodes[i]));
 	}
 }
 
@@ -316,9 +316,12 @@ static size_t print_unknown(const struct cli_opts *o, const struct cli_resp *r, 
 	size_t n = 0;
 
 	for (size_t i = 0; i < o->n_query_nodes; i++) {
+		char buf[512];
+
 		if (find_node(r, o->query_nodes[i]))
 			continue;
-		fprintf(err, "nsnetstat: --node %s: no such node at %s%s\n", o->query_nodes[i],
+		fprintf(err, "nsnetstat: --node %s: no such node at %s%s\n",
+			cli_text(o->query_nodes[i], buf, sizeof(buf)),
 			o->collector ? "collector " : "the collector",
 			o->collector ? o->collector : "");
 		n++;
@@ -391,14 +394,16 @@ int cli_resp_render(const struct cli_opts *o, struct cli_resp *r, FILE *out, FIL
 	for (size_t i = 0; i < n; i++) {
 		int e = node_scan(o, &r->nodes[i], &info[i], &nodes[i].scan);
 
+		nodes[i].name = r->nodes[i].name;
+		nodes[i].text = cli_text_dup(nodes[i].name);
 		if (e < 0) {
-			fprintf(err, "nsnetstat: %s%s: node %s: %s\n", at, addr, r->nodes[i].name,
+			fprintf(err, "nsnetstat: %s%s: node %s: %s\n", at, addr,
+				cli_node_text(&nodes[i]),
 				e == -EBADMSG ? "a namespace snapshot is not well-formed"
 					      : strerror(-e));
 			goto out;
 		}
 		missing += (size_t)e;
-		nodes[i].name = r->nodes[i].name;
 		nodes[i].info = &info[i];
 		nodes[i].prev = find_prev(r, r->nodes[i].name);
 	}
@@ -419,8 +424,10 @@ int cli_resp_render(const struct cli_opts *o, struct cli_resp *r, FILE *out, FIL
 	if (o->continuous && o->counters)
 		keep_scans(r, nodes, n);
 out:
-	for (size_t i = 0; nodes && i < n; i++)
+	for (size_t i = 0; nodes && i < n; i++) {
 		nsn_scan_free(nodes[i].scan);
+		free(nodes[i].text);
+	}
 	free(nodes);
 	free(info);
 	return ret;

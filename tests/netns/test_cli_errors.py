@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""CLI edges: usage errors, a closed stdout, missing CAP_SYS_ADMIN and the
+"""CLI edges: usage errors, --collector's errors (bad addresses, a collector that
+refuses or speaks something else), a closed stdout, missing CAP_SYS_ADMIN and the
 --summary counts.
 
 usage: test_cli_errors.py PATH_TO_NSNETSTAT
@@ -9,8 +10,10 @@ import collections
 import os
 import select
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nsntlib as L  # noqa: E402
@@ -46,6 +49,67 @@ def main():
                   % (" ".join(args), " or ".join(repr(n) for n in needles), r.stderr))
         rep.check(r.stdout == "", "`nsnetstat %s`: printed to stdout on a usage error: %r"
                   % (" ".join(args), r.stdout[:200]))
+
+    # --collector: its usage errors are exit 2 and one line, like every usage error.
+    tmp0 = world.tmpdir()
+    cases = [
+        (["--collector"], ["--collector"]),
+        (["--collector", "foo"], ["foo"]),
+        (["--collector", "[::1:80"], ["[::1:80"]),
+        (["--collector", "h:99999"], ["99999"]),
+        (["--node", "x"], ["--node"]),
+        (["--token-file", "/etc/hostname"], ["--token-file"]),
+        (["--collector", "127.0.0.1:7700", "--node", "a,,b"], ["a,,b"]),
+        (["--collector", "127.0.0.1:7700", "--from", os.path.join(tmp0, "rec")], ["--from"]),
+        (["--from", os.path.join(tmp0, "rec"), "--collector", "127.0.0.1:7700"], ["--from"]),
+        (["--collector", "127.0.0.1:7700", "--host-root", "/"], ["--host-root"]),
+    ]
+    for args, needles in cases:
+        r, _ = L.nsnetstat(binary, args)
+        rep.check(r.returncode == 2, "`nsnetstat %s`: exit %d, want 2" % (" ".join(args), r.returncode))
+        rep.check(one_line(r.stderr) and any(n in r.stderr for n in needles),
+                  "`nsnetstat %s`: want one stderr line naming %s, got %r"
+                  % (" ".join(args), " or ".join(repr(n) for n in needles), r.stderr))
+        rep.check(r.stdout == "", "`nsnetstat %s`: printed to stdout on a usage error: %r"
+                  % (" ".join(args), r.stdout[:200]))
+    r, _ = L.nsnetstat(binary, ["--help"])
+    rep.check(r.returncode == 0 and all(w in r.stdout for w in ("--collector", "--node", "--token-file")),
+              "--help does not describe --collector, --node and --token-file")
+
+    # A collector that cannot be reached or speaks something else: exit 1, one line that
+    # names the address, nothing on stdout. A bound socket that does not listen refuses
+    # for sure (a fixed port like 1 might be taken).
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    refused = "127.0.0.1:%d" % closed.getsockname()[1]
+    garbage = socket.socket()
+    garbage.bind(("127.0.0.1", 0))
+    garbage.listen(4)
+
+    def speak_http():
+        c, _ = garbage.accept()
+        c.recv(4096)
+        c.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n")
+        c.close()
+
+    threading.Thread(target=speak_http, daemon=True).start()
+    cases = [
+        (["--collector", refused, "-t"], [refused, "refused"]),
+        (["--collector", "127.0.0.1:1", "-t"], ["127.0.0.1:1"]),
+        (["--collector", "unix:" + os.path.join(tmp0, "nonexistent"), "--json"],
+         ["unix:" + os.path.join(tmp0, "nonexistent")]),
+        (["--collector", "127.0.0.1:%d" % garbage.getsockname()[1]], ["maximum"]),
+    ]
+    for args, needles in cases:
+        r, _ = L.nsnetstat(binary, args, timeout=20)
+        rep.check(r.returncode == 1, "`nsnetstat %s`: exit %d, want 1" % (" ".join(args), r.returncode))
+        rep.check(one_line(r.stderr) and all(n in r.stderr for n in needles)
+                  and r.stderr.startswith("nsnetstat: collector %s: " % args[1]),
+                  "`nsnetstat %s`: want one stderr line naming the collector and %s, got %r"
+                  % (" ".join(args), " and ".join(repr(n) for n in needles), r.stderr))
+        rep.check(r.stdout == "", "`nsnetstat %s`: printed to stdout: %r" % (" ".join(args), r.stdout[:200]))
+    closed.close()
+    garbage.close()
 
     # A namespace with 3000 sockets, so the listing is much larger than a pipe.
     big = world.add_netns("big")

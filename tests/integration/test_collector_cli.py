@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""nsnet-collector's command line and lifecycle, no privileges needed: bad flags give
+one line and exit 2; a --listen address in use gives one line and exit 1; port 0 is
+logged; a unix socket left by a previous run is replaced, anything else is not;
+SIGTERM exits 0 and removes the socket; /healthz and 404 on --http.
+
+usage: test_collector_cli.py NSNET_COLLECTOR
+"""
+import os
+import re
+import resource
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+FAILS = []
+N = 0
+
+
+def check(ok, what):
+    global N
+    N += 1
+    print(("ok" if ok else "not ok") + " %d - %s" % (N, what), flush=True)
+    if not ok:
+        FAILS.append(what)
+
+
+def lines(s):
+    return [x for x in s.splitlines() if x.strip()]
+
+
+def start(binary, *args):
+    p = subprocess.Popen([binary, *args], stderr=subprocess.PIPE, text=True)
+    return p
+
+
+def wait_log(p, pattern, secs=10):
+    """Read stderr lines until one matches; returns the match or None."""
+    deadline = time.time() + secs
+    while time.time() < deadline:
+        line = p.stderr.readline()
+        if not line:
+            return None
+        m = re.search(pattern, line)
+        if m:
+            return m
+    return None
+
+
+def enc_varint(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def enc_field(num, v):
+    if isinstance(v, int):
+        return enc_varint(num << 3) + enc_varint(v)
+    return enc_varint(num << 3 | 2) + enc_varint(len(v)) + v
+
+
+def frame(seq, body_num, body):
+    payload = enc_field(1, seq) + enc_field(body_num, body)
+    return struct.pack(">I", len(payload)) + payload
+
+
+def agent_hello(node, session):
+    """Hello{protocol_version 1, role AGENT, node, boot_id, session, interval_ms 1000}."""
+    return frame(1, 2, enc_field(1, 1) + enc_field(2, 1) + enc_field(3, node.encode())
+                 + enc_field(5, b"b00t") + enc_field(7, session) + enc_field(8, 1000))
+
+
+def scan_done(seq, scan):
+    """ScanDone{scan, full=true}: a node with no namespace."""
+    return frame(seq, 9, enc_field(1, scan) + enc_field(3, 1))
+
+
+def metric(port, name):
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=30) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[-1])
+    return None
+
+
+def hold_many(binary, n):
+    """n agent connections at once, each a node: all welcomed, acked and counted."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n + 100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 200), hard))
+    # stderr to a file: a pipe nobody reads would fill with 1,200 hello lines.
+    log = tempfile.NamedTemporaryFile(prefix="nsnt-coll-hold-", suffix=".log")
+    p = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"], stderr=log)
+    port = hp = 0
+    deadline = time.time() + 10
+    while time.time() < deadline and not (port and hp):
+        text = open(log.name).read()
+        m = re.search(r"event=listening addr=\S+ port=(\d+)", text)
+        h = re.search(r"event=http_listening addr=\S+ port=(\d+)", text)
+        port, hp = (int(m.group(1)) if m else 0), (int(h.group(1)) if h else 0)
+        time.sleep(0.05)
+    socks = []
+    try:
+        for i in range(n):
+            c = socket.create_connection(("127.0.0.1", port), timeout=10)
+            c.sendall(agent_hello("hold-%04d" % i, i + 1) + scan_done(2, 1))
+            socks.append(c)
+        # Every connection gets Welcome and Ack(2).
+        answered = 0
+        deadline = time.time() + 30
+        pending = {c.fileno(): (c, bytearray()) for c in socks}
+        ep = select.epoll()
+        for fd in pending:
+            ep.register(fd, select.EPOLLIN)
+        while pending and time.time() < deadline:
+            for fd, _ in ep.poll(1):
+                if fd not in pending:
+                    continue
+                c, buf = pending[fd]
+                data = c.recv(65536)
+                if data:
+                    buf += data
+                if not data or b"\x22\x02\x08\x02" in buf:  # closed, or Ack{seq 2}
+                    answered += bool(data)
+                    ep.unregister(fd)
+                    del pending[fd]
+        ep.close()
+        check(answered == n, "%d agent connections at once: all welcomed and acked (%d)" % (n, answered))
+        conns = None
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % hp, timeout=30) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith('nsnet_collector_connections{role="agent"}'):
+                    conns = float(line.split()[-1])
+        check(conns == n, "nsnet_collector_connections{role=agent} is %d (%r)" % (n, conns))
+        up = metric(hp, 'nsnet_collector_nodes{state="up"}')
+        check(up == n, "%d nodes up (%r)" % (n, up))
+    finally:
+        for c in socks:
+            c.close()
+        p.send_signal(signal.SIGTERM)
+        check(p.wait(timeout=20) == 0, "SIGTERM with %d agents connected exits 0" % n)
+
+
+def main():
+    binary = sys.argv[1]
+    tmp = tempfile.mkdtemp(prefix="nsnt-coll-cli-")
+
+    # --- usage errors -------------------------------------------------------------
+    bad = [
+        ([], "--listen"),
+        (["--listen"], "--listen"),
+        (["--listen", "127.0.0.1"], "no port"),
+        (["--listen", "127.0.0.1:99999"], "99999"),
+        (["--listen", "::1:80"], "brackets"),
+        (["--listen", "127.0.0.1:0", "--http", "unix:/x"], "--http"),
+        (["--listen", "127.0.0.1:0", "--stale-after", "0"], "--stale-after"),
+        (["--listen", "127.0.0.1:0", "--stale-after", "10", "--forget-after", "5"], "--forget-after"),
+        (["--listen", "127.0.0.1:0", "--max-frame", "12"], "--max-frame"),
+        (["--listen", "127.0.0.1:0", "--token-file", "/nonexistent/token"], "/nonexistent/token"),
+        (["--listen", "127.0.0.1:0", "--log-level", "loud"], "loud"),
+        (["--listen", "127.0.0.1:0", "--bogus"], "--bogus"),
+        (["--listen", "127.0.0.1:0", "extra"], "extra"),
+    ]
+    for args, word in bad:
+        r = subprocess.run([binary, *args], capture_output=True, text=True, timeout=10)
+        check(r.returncode == 2 and len(lines(r.stderr)) == 1 and word in r.stderr
+              and r.stderr.startswith("nsnet-collector: "),
+              "%s: exit 2 and one line naming %r (got %d: %r)" % (args, word, r.returncode, r.stderr))
+    empty = os.path.join(tmp, "empty")
+    open(empty, "w").write("\n")
+    r = subprocess.run([binary, "--listen", "127.0.0.1:0", "--token-file", empty],
+                       capture_output=True, text=True, timeout=10)
+    check(r.returncode == 2 and "empty token" in r.stderr, "an empty token file is refused")
+    r = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10)
+    check(r.returncode == 0 and "--stale-after" in r.stdout and "--forget-after" in r.stdout,
+          "--help lists the options")
+
+    # --- port 0, address in use, SIGTERM ------------------------------------------------
+    p = start(binary, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0")
+    m = wait_log(p, r"event=listening addr=127\.0\.0\.1 port=(\d+)")
+    check(m is not None, "port 0: the bound port is logged")
+    port = int(m.group(1)) if m else 0
+    h = wait_log(p, r"event=http_listening addr=\S+ port=(\d+)")
+    check(h is not None, "--http port 0: the bound port is logged")
+    if port:
+        r = subprocess.run([binary, "--listen", "127.0.0.1:%d" % port], capture_output=True,
+                           text=True, timeout=10)
+        check(r.returncode == 1 and len(lines(r.stderr)) == 1 and str(port) in r.stderr
+              and "in use" in r.stderr.lower(),
+              "a --listen address in use: exit 1, one line (%r)" % r.stderr)
+    if h:
+        hp = int(h.group(1))
+        with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % hp, timeout=5) as resp:
+            body = resp.read().decode()
+            check(resp.status == 200 and '"status"' in body, "/healthz answers 200 with JSON")
+        try:
+            urllib.request.urlopen("http://127.0.0.1:%d/nope" % hp, timeout=5)
+            check(False, "an unknown path is 404")
+        except urllib.error.HTTPError as e:
+            check(e.code == 404, "an unknown path is 404")
+    # A connection that never says hello is closed by the sweep (10 s): not waited for
+    # here (integration.collector covers rejections); it must not block SIGTERM.
+    s = socket.create_connection(("127.0.0.1", port), timeout=5) if port else None
+    t0 = time.time()
+    p.send_signal(signal.SIGTERM)
+    try:
+        rc = p.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = None
+    check(rc == 0 and time.time() - t0 < 3, "SIGTERM with a client connected exits 0 quickly (rc=%r)" % rc)
+    if s:
+        s.close()
+
+    # --- unix sockets ------------------------------------------------------------
+    path = os.path.join(tmp, "c.sock")
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(path)
+    stale.close()  # leaves the socket file behind, as a killed collector would
+    p = start(binary, "--listen", "unix:" + path)
+    m = wait_log(p, r"event=listening path=(\S+)")
+    check(m is not None and m.group(1) == path, "a socket file left behind is replaced")
+    c = socket.socket(socket.AF_UNIX)
+    try:
+        c.connect(path)
+        check(True, "the unix socket accepts connections")
+    except OSError as e:
+        check(False, "the unix socket accepts connections: %s" % e)
+    c.close()
+    p.send_signal(signal.SIGTERM)
+    check(p.wait(timeout=5) == 0 and not os.path.exists(path), "SIGTERM exits 0 and removes the socket")
+    plain = os.path.join(tmp, "plain")
+    open(plain, "w").write("not a socket\n")
+    r = subprocess.run([binary, "--listen", "unix:" + plain], capture_output=True, text=True, timeout=10)
+    check(r.returncode == 1 and len(lines(r.stderr)) == 1 and open(plain).read() == "not a socket\n",
+          "a regular file at the unix path is left alone: exit 1, one line (%r)" % r.stderr)
+
+    hold_many(binary, 1200)
+
+    print("1..%d" % N)
+    if FAILS:
+        print("# %d failed" % len(FAILS))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
