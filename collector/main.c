@@ -257,6 +257,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nsnet-collector: %s\n", strerror(ENOMEM));
 		return 1;
 	}
+	/* Signals first: whoever reads "event=listening" may signal us at once. */
+	uv_timer_init(c.loop, &c.sweep);
+	c.sweep.data = &c;
+	uv_timer_start(&c.sweep, on_sweep, 1000, 1000);
+	uv_signal_init(c.loop, &c.sig_term);
+	uv_signal_init(c.loop, &c.sig_int);
+	c.sig_term.data = c.sig_int.data = &c;
+	uv_signal_start(&c.sig_term, on_signal, SIGTERM);
+	uv_signal_start(&c.sig_int, on_signal, SIGINT);
 	r = server_start(&c);
 	if (r < 0) {
 		fprintf(stderr, "nsnet-collector: --listen %s: %s\n", c.o.listen, uv_strerror(r));
@@ -267,14 +276,6 @@ int main(int argc, char **argv)
 		server_stop(&c);
 		goto out;
 	}
-	uv_timer_init(c.loop, &c.sweep);
-	c.sweep.data = &c;
-	uv_timer_start(&c.sweep, on_sweep, 1000, 1000);
-	uv_signal_init(c.loop, &c.sig_term);
-	uv_signal_init(c.loop, &c.sig_int);
-	c.sig_term.data = c.sig_int.data = &c;
-	uv_signal_start(&c.sig_term, on_signal, SIGTERM);
-	uv_signal_start(&c.sig_int, on_signal, SIGINT);
 	nsn_log(NSN_LOG_INFO, "event=started version=%s max_frame=%u auth=%s stale_after=%s forget_after=%g",
 		c.version, c.o.max_frame, c.o.token ? "token" : "none",
 		c.o.stale_after_s > 0 ? "fixed" : "3_intervals", c.o.forget_after_s);
