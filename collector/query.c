@@ -316,7 +316,8 @@ static bool keep_sock(const uint8_t *data, size_t len, void *ctx)
 		return false;
 	if (!q->need_full)
 		return true;
-	if (nsn_skim_socket(data, len, NSN_SKIM_FULL, k) < 0)
+	/* Processes (the bulk of a mapped socket's bytes) only for the container filter. */
+	if (nsn_skim_more(data, len, q->cfilter ? NSN_SKIM_FULL : NSN_SKIM_ADDRS, k) < 0)
 		return true;
 	if (q->o.filter && !nsn_filter_match(q->o.filter, s))
 		return false;

@@ -11,9 +11,15 @@ struct rd {
 	const uint8_t *p, *end;
 };
 
-static int varint(struct rd *r, uint64_t *ret)
+static inline int varint(struct rd *r, uint64_t *ret)
 {
 	uint64_t v = 0;
+
+	/* Most values and every tag here fit in one byte. */
+	if (r->p < r->end && *r->p < 0x80) {
+		*ret = *r->p++;
+		return 0;
+	}
 
 	for (unsigned shift = 0; shift < 64; shift += 7) {
 		if (r->p >= r->end)
@@ -133,16 +139,13 @@ static int proc_in(struct rd *r, struct nsn_skim *k)
 	return 0;
 }
 
-int nsn_skim_socket(const uint8_t *data, size_t len, int what, struct nsn_skim *k)
+static int skim_from(const uint8_t *data, struct rd r, int what, struct nsn_skim *k)
 {
-	struct rd r = {data, data + len};
 	struct nsn_sock *s = &k->s;
 
-	memset(s, 0, sizeof(*s));
-	k->n_ctr_ids = k->n_procs = 0;
-	k->ctr_ids_more = false;
-	s->v6only = 0;
+	k->resume = (size_t)(r.end - data);
 	while (r.p < r.end) {
+		const uint8_t *at = r.p;
 		uint64_t tag, v = 0;
 		unsigned field, wt;
 
@@ -150,8 +153,10 @@ int nsn_skim_socket(const uint8_t *data, size_t len, int what, struct nsn_skim *
 			return -EBADMSG;
 		field = (unsigned)(tag >> 3);
 		wt = (unsigned)(tag & 7);
-		if (field > 11 && what == NSN_SKIM_HEAD)
+		if ((field > 11 && what == NSN_SKIM_HEAD) || (field > 18 && what == NSN_SKIM_ADDRS)) {
+			k->resume = (size_t)(at - data);
 			break;
+		}
 		if (field >= 1 && field <= 16 && field != 12 && field != 14 && wt == 0) {
 			if (varint(&r, &v) < 0)
 				return -EBADMSG;
@@ -199,4 +204,19 @@ int nsn_skim_socket(const uint8_t *data, size_t len, int what, struct nsn_skim *
 		k->ctr_ids_more = false;
 	}
 	return 0;
+}
+
+int nsn_skim_socket(const uint8_t *data, size_t len, int what, struct nsn_skim *k)
+{
+	memset(&k->s, 0, sizeof(k->s));
+	k->n_ctr_ids = k->n_procs = 0;
+	k->ctr_ids_more = false;
+	return skim_from(data, (struct rd){data, data + len}, what, k);
+}
+
+int nsn_skim_more(const uint8_t *data, size_t len, int what, struct nsn_skim *k)
+{
+	if (k->resume > len)
+		return -EINVAL;
+	return skim_from(data, (struct rd){data + k->resume, data + len}, what, k);
 }

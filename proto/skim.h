@@ -39,6 +39,7 @@ struct nsn_skim {
 	size_t n_ctr_ids;   /**< how many are in ctr_id */
 	size_t n_procs;     /**< processes (all of them, with or without a container) */
 	bool ctr_ids_more;  /**< more container ids than NSN_SKIM_CTR_IDS */
+	size_t resume;      /**< where a head-only read stopped (nsn_skim_more()) */
 };
 
 enum {
@@ -46,6 +47,9 @@ enum {
 	NSN_SKIM_HEAD = 0,
 	/** Everything struct nsn_skim holds: addresses, ports, path, dev, processes. */
 	NSN_SKIM_FULL = 1,
+	/** NSN_SKIM_FULL without the processes (fields 1 to 18): what the filter
+	 *  expression looks at. Stops at the first field past 18. */
+	NSN_SKIM_ADDRS = 2,
 };
 
 /**
@@ -54,5 +58,13 @@ enum {
  *         field, a wire type that cannot be, a path or dev longer than the buffers).
  */
 int nsn_skim_socket(const uint8_t *data, size_t len, int what, struct nsn_skim *ret);
+
+/**
+ * Go on after an NSN_SKIM_HEAD read of the same bytes into the same @p k: the fields
+ * past 11 as @p what (NSN_SKIM_ADDRS or NSN_SKIM_FULL) asks, the head kept. Equal to
+ * nsn_skim_socket(data, len, what, k) for a socket with its fields in number order.
+ * @return as nsn_skim_socket(); -EINVAL when @p k holds no head read of @p len bytes.
+ */
+int nsn_skim_more(const uint8_t *data, size_t len, int what, struct nsn_skim *k);
 
 #endif

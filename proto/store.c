@@ -225,7 +225,9 @@ static int otab_append(struct otab *t, uint64_t key, void *val, uint32_t *ret_po
 	int r;
 
 	if (t->n == t->cap) {
-		if (t->n - t->live > t->live && t->idx) {
+		/* Holes of removed entries first (churn appends as much as it removes):
+		 * closing them beats growing once they are an eighth. */
+		if (t->n - t->live >= t->n / 8 && t->n > t->live && t->idx) {
 			r = otab_rebuild(t, t->mask + 1, true);
 			if (r < 0)
 				return r;
@@ -233,7 +235,7 @@ static int otab_append(struct otab *t, uint64_t key, void *val, uint32_t *ret_po
 		if (t->n == t->cap) {
 			if (t->cap >= OTAB_NONE / 2)
 				return -ENOMEM;
-			uint32_t cap = t->cap ? t->cap * 2 : 8;
+			uint32_t cap = t->cap ? t->cap + t->cap / 2 + 1 : 8;
 			struct ent *e = realloc(t->ents, cap * sizeof(*e));
 
 			if (!e)
@@ -316,6 +318,12 @@ struct sns {
 	size_t n_ctrs, cap_ctrs;
 	size_t ctr_hint;   /* deltas list counters in order: start looking after the last */
 	struct otab socks; /* cookie -> packed Socket */
+	/* A snapshot's sockets are packed into one allocation (no malloc header and
+	 * rounding per socket: ~14 bytes each); the slab is freed when its last socket is
+	 * removed or replaced. Sockets a delta adds have their own allocation. */
+	uint8_t *slab;
+	size_t slab_size;
+	uint32_t slab_live, slab_count;
 };
 
 struct nsn_store_node {
@@ -445,12 +453,106 @@ static uint32_t ns_find(const struct nsn_store_node *n, const struct nsid *id)
 	return otab_find(&n->ns, ns_key(id), ns_eq, id);
 }
 
+static void slab_release(struct nsn_store_node *n, struct sns *ns)
+{
+	n->store->bytes -= ns->slab_size;
+	free(ns->slab);
+	ns->slab = NULL;
+	ns->slab_size = 0;
+	ns->slab_live = ns->slab_count = 0;
+}
+
+static bool in_slab(const struct sns *ns, const struct blob *b)
+{
+	return ns->slab && (const uint8_t *)b >= ns->slab &&
+	       (const uint8_t *)b < ns->slab + ns->slab_size;
+}
+
+/* Once most of a slab's sockets are gone (churn), its live ones move to their own
+ * allocations and the slab goes: dead space stays under half a snapshot. On ENOMEM
+ * the slab simply stays. */
+static void slab_evacuate(struct nsn_store_node *n, struct sns *ns)
+{
+	for (uint32_t i = 0; i < ns->socks.n && ns->slab_live > 0; i++) {
+		struct blob *b = ns->socks.ents[i].val, *c;
+
+		if (!b || !in_slab(ns, b))
+			continue;
+		if (!(c = malloc(blob_size(b))))
+			return; /* those moved so far are out; the rest stay in the slab */
+		memcpy(c, b, blob_size(b));
+		n->store->bytes += blob_size(c);
+		ns->socks.ents[i].val = c;
+		ns->slab_live--;
+	}
+	slab_release(n, ns);
+}
+
+/* Pack every live socket of the namespace into a new slab, in table order (a
+ * namespace whose sockets a delta stream replaced one by one gets back to one
+ * allocation). On ENOMEM nothing changes. */
+static void slab_repack(struct nsn_store_node *n, struct sns *ns)
+{
+	size_t total = 0, off = 0;
+	uint8_t *slab;
+
+	for (uint32_t i = 0; i < ns->socks.n; i++) {
+		const struct blob *b = ns->socks.ents[i].val;
+		if (b)
+			total += (blob_size(b) + 3) & ~(size_t)3;
+	}
+	if (total == 0 || !(slab = malloc(total)))
+		return;
+	for (uint32_t i = 0; i < ns->socks.n; i++) {
+		struct blob *b = ns->socks.ents[i].val;
+
+		if (!b)
+			continue;
+		memcpy(slab + off, b, blob_size(b));
+		ns->socks.ents[i].val = slab + off;
+		off += (blob_size(b) + 3) & ~(size_t)3;
+		if (!in_slab(ns, b))
+			blob_free(b, &n->store->bytes);
+	}
+	if (ns->slab)
+		slab_release(n, ns);
+	ns->slab = slab;
+	ns->slab_size = total;
+	ns->slab_live = ns->slab_count = ns->socks.live;
+	n->store->bytes += total;
+}
+
+/* Repack when a quarter or more of the sockets (at least 32) have their own allocation. */
+static void slab_maybe_repack(struct nsn_store_node *n, struct sns *ns)
+{
+	uint32_t own = ns->socks.live - ns->slab_live;
+
+	if (own >= 32 && (uint64_t)own * 4 >= ns->socks.live)
+		slab_repack(n, ns);
+}
+
+/* Free a socket's packed bytes, wherever they live. */
+static void sock_blob_free(struct nsn_store_node *n, struct sns *ns, struct blob *b,
+			   bool may_evacuate)
+{
+	if (!b)
+		return;
+	if (in_slab(ns, b)) {
+		if (--ns->slab_live == 0)
+			slab_release(n, ns);
+		else if (may_evacuate && ns->slab_live < ns->slab_count / 2)
+			slab_evacuate(n, ns);
+		return;
+	}
+	blob_free(b, &n->store->bytes);
+}
+
 static void socks_clear(struct nsn_store_node *n, struct sns *ns)
 {
-	size_t *acct = &n->store->bytes;
-
 	for (uint32_t i = 0; i < ns->socks.n; i++)
-		blob_free(ns->socks.ents[i].val, acct);
+		sock_blob_free(n, ns, ns->socks.ents[i].val, false);
+	if (ns->slab) /* sockets that never made it into the table */
+		slab_release(n, ns);
 	n->n_sockets -= ns->socks.live;
 	otab_release(&ns->socks);
 }
@@ -719,6 +821,43 @@ static int sock_add(struct nsn_store_node *n, struct sns *ns, const Nsnet__V1__S
 	return 0;
 }
 
+/* A snapshot's sockets, packed one after the other into one slab. */
+static int socks_add_slab(struct nsn_store_node *n, struct sns *ns,
+			  const Nsnet__V1__NamespaceSnapshot *m)
+{
+	size_t total = 0, off = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < m->n_sockets; i++) {
+		size_t len = protobuf_c_message_get_packed_size(&m->sockets[i]->base);
+		if (len > UINT32_MAX - sizeof(struct blob))
+			return -EMSGSIZE;
+		total += (sizeof(struct blob) + len + 3) & ~(size_t)3;
+	}
+	if (total == 0)
+		return 0;
+	ns->slab = malloc(total);
+	if (!ns->slab)
+		return -ENOMEM;
+	ns->slab_size = total;
+	n->store->bytes += total;
+	for (size_t i = 0; i < m->n_sockets; i++) {
+		struct blob *b = (struct blob *)(ns->slab + off);
+
+		b->len = (uint32_t)protobuf_c_message_pack(&m->sockets[i]->base, b->data);
+		off += (sizeof(*b) + b->len + 3) & ~(size_t)3;
+		r = otab_append(&ns->socks, m->sockets[i]->cookie, b, NULL);
+		if (r < 0)
+			break;
+		ns->slab_live++;
+		n->n_sockets++;
+	}
+	ns->slab_count = ns->slab_live;
+	if (ns->slab_live == 0)
+		slab_release(n, ns);
+	return r;
+}
+
 /* ---- frames -------------------------------------------------------------------- */
 
 static int apply_snapshot(struct nsn_store_node *n, const Nsnet__V1__NamespaceSnapshot *m,
@@ -772,8 +911,8 @@ static int apply_snapshot(struct nsn_store_node *n, const Nsnet__V1__NamespaceSn
 	}
 	if (m->n_sockets < OTAB_NONE / 2)
 		otab_reserve(&ns->socks, (uint32_t)m->n_sockets);
-	for (size_t i = 0; r >= 0 && i < m->n_sockets; i++)
-		r = sock_add(n, ns, m->sockets[i], false, err);
+	if (r >= 0)
+		r = socks_add_slab(n, ns, m);
 	return r;
 }
 
@@ -845,8 +984,11 @@ static int apply_delta(struct nsn_store_node *n, const Nsnet__V1__NamespaceDelta
 		if (pos == OTAB_NONE) /* removed twice in this delta */
 			return proto_err(err, "delta removes socket cookie %llu twice in %s",
 					 (unsigned long long)d->removed[i], where);
-		blob_free(ns->socks.ents[pos].val, acct);
+		struct blob *gone = ns->socks.ents[pos].val;
+
+		/* Out of the table first: an evacuation of the slab must not see it. */
 		otab_remove_at(&ns->socks, pos, true);
+		sock_blob_free(n, ns, gone, true);
 		n->n_sockets--;
 	}
 	for (size_t i = 0; i < d->n_changed; i++) {
@@ -859,14 +1001,17 @@ static int apply_delta(struct nsn_store_node *n, const Nsnet__V1__NamespaceDelta
 		r = blob_pack(&d->changed[i]->base, acct, &b);
 		if (r < 0)
 			return r;
-		blob_free(ns->socks.ents[pos].val, acct);
+		struct blob *was = ns->socks.ents[pos].val;
+
 		ns->socks.ents[pos].val = b;
+		sock_blob_free(n, ns, was, true);
 	}
 	for (size_t i = 0; i < d->n_added; i++) {
 		r = sock_add(n, ns, d->added[i], true, err);
 		if (r < 0)
 			return r;
 	}
+	slab_maybe_repack(n, ns);
 	if (d->meta && (r = pack_head(n, ns, NULL, d->meta)) < 0)
 		return r;
 	if (d->containers && (r = pack_containers(n, ns, d->containers->n_containers,

@@ -253,6 +253,22 @@ static size_t skim_vs_decode(uint8_t *const *bytes, const size_t *lens, size_t n
 			ASSERT_EQ(skim(bytes[i], lens[i], NSN_SKIM_HEAD, &k), 0);
 			cmp_head(&k, &ns->socks[i]);
 			check_head_only(&k);
+			/* ADDRS: everything FULL has but the processes. */
+			struct nsn_skim full;
+			ASSERT_EQ(skim(bytes[i], lens[i], NSN_SKIM_FULL, &full), 0);
+			ASSERT_EQ(skim(bytes[i], lens[i], NSN_SKIM_ADDRS, &k), 0);
+			cmp_head(&k, &ns->socks[i]);
+			ASSERT_TRUE(memcmp(&k.s.local, &full.s.local, sizeof(k.s.local)) == 0);
+			ASSERT_TRUE(memcmp(&k.s.peer, &full.s.peer, sizeof(k.s.peer)) == 0);
+			ASSERT_EQ(k.s.peer_inode, full.s.peer_inode);
+			ASSERT_TRUE(!k.s.path == !full.s.path && (!k.s.path || !strcmp(k.s.path, full.s.path)));
+			ASSERT_TRUE(!k.s.dev == !full.s.dev && (!k.s.dev || !strcmp(k.s.dev, full.s.dev)));
+			ASSERT_EQ(k.n_procs, 0);
+			ASSERT_EQ(k.n_ctr_ids, 0);
+			/* HEAD, then the rest: the same as FULL in one go. */
+			ASSERT_EQ(skim(bytes[i], lens[i], NSN_SKIM_HEAD, &k), 0);
+			ASSERT_EQ(nsn_skim_more(bytes[i], lens[i], NSN_SKIM_FULL, &k), 0);
+			cmp_full(&k, d.scan, &ns->socks[i]);
 		}
 	} else {
 		TAP_FAIL("decode of %zu sockets failed: %d", n, r);
