@@ -133,6 +133,10 @@ struct collector {
 	uint64_t auth_log_ms;
 	uint64_t auth_log_suppressed;
 
+	/* The heap is trimmed after big ingests (server_sweep()): when, and at what
+	 * st.bytes, it was last. */
+	uint64_t trim_ms, trim_bytes;
+
 	bool stopping;
 };
 
@@ -143,6 +147,8 @@ uint64_t coll_stale_ms(const struct collector *c, const struct cnode *n);
 
 /* server.c */
 int server_start(struct collector *c);
+/* The node named @p name, or NULL (a forgotten node is no longer there). */
+struct cnode *coll_node_find(const struct collector *c, const char *name);
 void server_stop(struct collector *c);
 void conn_close(struct conn *k, enum reject_reason why, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

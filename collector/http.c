@@ -16,6 +16,7 @@
 
 #include "collector.h"
 #include "log.h"
+#include "util.h"
 
 #define MAX_HEAD	8192
 #define MAX_CONNS	64
@@ -354,9 +355,10 @@ static int resolve(const char *host, int port, struct sockaddr_storage *ret)
 
 int http_start(struct collector *c)
 {
-	struct sockaddr_storage ss, got;
-	int len = sizeof(got), port = 0, r;
-	char ip[64] = "?";
+	struct sockaddr_storage ss, got = {0};
+	int len = sizeof(got), r;
+	unsigned port;
+	char ip[64];
 
 	r = resolve(c->o.http_host, c->o.http_port, &ss);
 	if (r < 0)
@@ -376,16 +378,9 @@ int http_start(struct collector *c)
 		c->http_on = false;
 		return r;
 	}
-	if (uv_tcp_getsockname(&c->http, (struct sockaddr *)&got, &len) == 0) {
-		if (got.ss_family == AF_INET) {
-			uv_ip4_name((struct sockaddr_in *)&got, ip, sizeof(ip));
-			port = ntohs(((struct sockaddr_in *)&got)->sin_port);
-		} else {
-			uv_ip6_name((struct sockaddr_in6 *)&got, ip, sizeof(ip));
-			port = ntohs(((struct sockaddr_in6 *)&got)->sin6_port);
-		}
-	}
-	nsn_log(NSN_LOG_INFO, "event=http_listening addr=%s port=%d", ip, port);
+	uv_tcp_getsockname(&c->http, (struct sockaddr *)&got, &len);
+	nsn_sockaddr_name(&got, ip, sizeof(ip), &port);
+	nsn_log(NSN_LOG_INFO, "event=http_listening addr=%s port=%u", ip, port);
 	return 0;
 }
 

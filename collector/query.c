@@ -365,14 +365,6 @@ static int add_namespace(struct query *q, const struct cnode *n, const struct ns
 	return 0;
 }
 
-static struct cnode *node_named(struct collector *c, const char *name)
-{
-	for (size_t i = 0; i < c->n_nodes; i++)
-		if (strcmp(c->nodes[i]->name, name) == 0)
-			return c->nodes[i];
-	return NULL;
-}
-
 /* The whole answer of one node; its last chunk is the query's last when @p last. */
 static int answer_node(struct query *q, struct cnode *n, bool last)
 {
@@ -504,7 +496,7 @@ static int query_prepare(struct query *q, const Nsnet__V1__Query *m, char *err, 
 		const char *name = m->n_nodes ? m->nodes[i] : c->nodes[i]->name;
 		bool dup = false;
 
-		if (!name || !node_named(c, name))
+		if (!name || !coll_node_find(c, name))
 			continue;
 		for (size_t j = 0; j < q->n_names && !dup; j++)
 			dup = strcmp(q->names[j], name) == 0;
@@ -569,7 +561,7 @@ static int query_step(struct query *q, bool all)
 		if (!all && q->k && q->k->queued >= QUEUE_HIGH)
 			return 0;
 		const char *name = q->names[q->next++];
-		struct cnode *n = node_named(q->c, name);
+		struct cnode *n = coll_node_find(q->c, name);
 		bool last = q->next == q->n_names;
 
 		if (!n) { /* forgotten meanwhile */

@@ -214,11 +214,20 @@ void conn_close(struct conn *k, enum reject_reason why, const char *fmt, ...)
 
 /* ---- frames ------------------------------------------------------------------ */
 
-static struct cnode *node_get(struct collector *c, const char *name)
+struct cnode *coll_node_find(const struct collector *c, const char *name)
 {
 	for (size_t i = 0; i < c->n_nodes; i++)
 		if (strcmp(c->nodes[i]->name, name) == 0)
 			return c->nodes[i];
+	return NULL;
+}
+
+static struct cnode *node_get(struct collector *c, const char *name)
+{
+	struct cnode *found = coll_node_find(c, name);
+
+	if (found)
+		return found;
 	if (c->n_nodes == c->cap_nodes) {
 		size_t cap = c->cap_nodes ? c->cap_nodes * 2 : 16;
 		struct cnode **v = realloc(c->nodes, cap * sizeof(*v));
@@ -497,26 +506,18 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 static void describe_peer(struct conn *k)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = {0};
 	int len = sizeof(ss);
-	char ip[64] = "?";
+	char ip[64];
+	unsigned port;
 
 	if (k->c->o.listen_unix) {
 		snprintf(k->peer, sizeof(k->peer), "unix");
 		return;
 	}
-	if (uv_tcp_getpeername(&k->h.tcp, (struct sockaddr *)&ss, &len) < 0) {
-		snprintf(k->peer, sizeof(k->peer), "?");
-		return;
-	}
-	if (ss.ss_family == AF_INET6) {
-		uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
-		snprintf(k->peer, sizeof(k->peer), "[%s]:%u", ip,
-			 ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
-	} else {
-		uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
-		snprintf(k->peer, sizeof(k->peer), "%s:%u", ip, ntohs(((struct sockaddr_in *)&ss)->sin_port));
-	}
+	uv_tcp_getpeername(&k->h.tcp, (struct sockaddr *)&ss, &len);
+	nsn_sockaddr_name(&ss, ip, sizeof(ip), &port);
+	snprintf(k->peer, sizeof(k->peer), ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -589,20 +590,14 @@ static int listen_tcp(struct collector *c)
 	if (r < 0)
 		return r;
 
-	struct sockaddr_storage got;
+	struct sockaddr_storage got = {0};
 	int len = sizeof(got);
-	char ip[64] = "?";
-	int p = 0;
+	char ip[64];
+	unsigned p;
 
 	uv_tcp_getsockname(&c->listener.tcp, (struct sockaddr *)&got, &len);
-	if (got.ss_family == AF_INET6) {
-		uv_ip6_name((struct sockaddr_in6 *)&got, ip, sizeof(ip));
-		p = ntohs(((struct sockaddr_in6 *)&got)->sin6_port);
-	} else {
-		uv_ip4_name((struct sockaddr_in *)&got, ip, sizeof(ip));
-		p = ntohs(((struct sockaddr_in *)&got)->sin_port);
-	}
-	nsn_log(NSN_LOG_INFO, "event=listening addr=%s port=%d", ip, p);
+	nsn_sockaddr_name(&got, ip, sizeof(ip), &p);
+	nsn_log(NSN_LOG_INFO, "event=listening addr=%s port=%u", ip, p);
 	return 0;
 }
 
@@ -673,12 +668,10 @@ static void forget(struct collector *c, size_t i)
  * them back after big ingests (a resync of many nodes), at most every 10 s. */
 static void trim_heap(struct collector *c, uint64_t now)
 {
-	static uint64_t last_ms, last_bytes;
-
-	if (c->st.bytes - last_bytes < (32u << 20) || now - last_ms < 10000)
+	if (c->st.bytes - c->trim_bytes < (32u << 20) || now - c->trim_ms < 10000)
 		return;
-	last_ms = now;
-	last_bytes = c->st.bytes;
+	c->trim_ms = now;
+	c->trim_bytes = c->st.bytes;
 	malloc_trim(0);
 }
 

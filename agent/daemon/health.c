@@ -10,6 +10,7 @@
 
 #include "agent.h"
 #include "log.h"
+#include "util.h"
 
 #define MAX_REQUEST 4096
 #define MAX_CONNS 32
@@ -172,20 +173,14 @@ int health_start(struct agent *a)
 	if (r >= 0)
 		r = uv_listen((uv_stream_t *)&a->health, 64, on_connection);
 	if (r >= 0) {
-		struct sockaddr_storage got;
+		struct sockaddr_storage got = {0};
 		int len = sizeof(got);
-		char ip[64] = "?";
-		int port = 0;
+		char ip[64];
+		unsigned port;
 
 		uv_tcp_getsockname(&a->health, (struct sockaddr *)&got, &len);
-		if (got.ss_family == AF_INET) {
-			uv_ip4_name((struct sockaddr_in *)&got, ip, sizeof(ip));
-			port = ntohs(((struct sockaddr_in *)&got)->sin_port);
-		} else {
-			uv_ip6_name((struct sockaddr_in6 *)&got, ip, sizeof(ip));
-			port = ntohs(((struct sockaddr_in6 *)&got)->sin6_port);
-		}
-		nsn_log(NSN_LOG_INFO, "event=health_listening addr=%s port=%d", ip, port);
+		nsn_sockaddr_name(&got, ip, sizeof(ip), &port);
+		nsn_log(NSN_LOG_INFO, "event=health_listening addr=%s port=%u", ip, port);
 	}
 	return r;
 }

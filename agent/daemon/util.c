@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "util.h"
 
@@ -130,4 +133,18 @@ bool nsn_token_equal(const void *want, size_t want_len, const void *got, size_t 
 	for (size_t i = 0; i < want_len; i++)
 		diff |= (uint8_t)(w[i] ^ (got_len ? g[i % got_len] : 0));
 	return diff == 0;
+}
+
+void nsn_sockaddr_name(const struct sockaddr_storage *ss, char *ip, size_t ip_len,
+		       unsigned *ret_port)
+{
+	const struct sockaddr_in *v4 = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)ss;
+
+	*ret_port = 0;
+	snprintf(ip, ip_len, "?");
+	if (ss->ss_family == AF_INET && inet_ntop(AF_INET, &v4->sin_addr, ip, (socklen_t)ip_len))
+		*ret_port = ntohs(v4->sin_port);
+	else if (ss->ss_family == AF_INET6 && inet_ntop(AF_INET6, &v6->sin6_addr, ip, (socklen_t)ip_len))
+		*ret_port = ntohs(v6->sin6_port);
 }

@@ -27,4 +27,10 @@ int nsn_token_read(const char *path, char **ret, size_t *ret_len, char *err, siz
  * configured token's), never on where they first differ. */
 bool nsn_token_equal(const void *want, size_t want_len, const void *got, size_t got_len);
 
+struct sockaddr_storage;
+/* The address (without brackets) and port of an AF_INET or AF_INET6 socket address, for
+ * logs: "?" and 0 for anything else. */
+void nsn_sockaddr_name(const struct sockaddr_storage *ss, char *ip, size_t ip_len,
+		       unsigned *ret_port);
+
 #endif

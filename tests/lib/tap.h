@@ -44,6 +44,15 @@ extern int tap_asserts;
 			TAP_FAIL("%s == %s: \"%s\" != \"%s\"", #a, #b, a_ ? a_ : "(null)",   \
 				 b_ ? b_ : "(null)");                                    \
 	} while (0)
+/* Both NULL, or equal strings: NULL and "" differ (a model's NULL is "not known"). */
+#define ASSERT_SAME_STR(a, b)                                                            \
+	do {                                                                             \
+		const char *x_ = (a), *y_ = (b);                                         \
+		tap_asserts++;                                                           \
+		if (!x_ != !y_ || (x_ && strcmp(x_, y_) != 0))                           \
+			TAP_FAIL("%s == %s: \"%s\" != \"%s\"", #a, #b, x_ ? x_ : "(null)",   \
+				 y_ ? y_ : "(null)");                                    \
+	} while (0)
 
 #define TEST(n) static void n(void)
 #define TEST_MAIN(...)                                                                   \

@@ -26,16 +26,6 @@
 
 /* ---- comparison ---------------------------------------------------------------- */
 
-/* NULL and "" differ: the model's NULL is "not known" and must come back as NULL. */
-#define ASSERT_SAME_STR(a, b)                                                                      \
-	do {                                                                                       \
-		const char *x_ = (a), *y_ = (b);                                                   \
-		tap_asserts++;                                                                     \
-		if (!x_ != !y_ || (x_ && strcmp(x_, y_) != 0))                                     \
-			TAP_FAIL("%s == %s: \"%s\" != \"%s\"", #a, #b, x_ ? x_ : "(null)",         \
-				 y_ ? y_ : "(null)");                                              \
-	} while (0)
-
 #define ASSERT_BYTES(a, b, n) ASSERT_TRUE(memcmp((a), (b), (n)) == 0)
 
 static size_t alen(unsigned family)

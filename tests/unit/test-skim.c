@@ -26,16 +26,6 @@
 #define ID_PAUSE "aa11bb22cc33dd44ee55ff6600778899aabbccddeeff00112233445566778899"
 #define ID_DB	 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
-/* NULL and "" differ: the model's NULL is "not known". */
-#define ASSERT_SAME_STR(a, b)                                                                      \
-	do {                                                                                       \
-		const char *x_ = (a), *y_ = (b);                                                   \
-		tap_asserts++;                                                                     \
-		if (!x_ != !y_ || (x_ && strcmp(x_, y_) != 0))                                     \
-			TAP_FAIL("%s == %s: \"%s\" != \"%s\"", #a, #b, x_ ? x_ : "(null)",         \
-				 y_ ? y_ : "(null)");                                              \
-	} while (0)
-
 /* ---- bytes ------------------------------------------------------------------------ */
 
 /* An exact-size heap copy: nothing after the last byte for the reader to lean on. */
