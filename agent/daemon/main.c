@@ -50,7 +50,8 @@ static const char usage[] =
 	"  -V, --version            print the version\n"
 	"\n"
 	"Signals: SIGTERM/SIGINT flush and exit 0 within 2 s; SIGHUP rescans now.\n"
-	"Capabilities: keeps only CAP_SYS_ADMIN and CAP_SYS_PTRACE; exits 2 without them.\n"
+	"Capabilities: keeps only CAP_SYS_ADMIN, CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH;\n"
+	"exits 2 without them.\n"
 	"Logs: one key=value line per event on stderr.\n";
 
 static int fail_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

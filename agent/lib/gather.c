@@ -402,6 +402,19 @@ static void resolve_peers(const struct nsn_gather_opts *opts, struct nsn_scan *s
 	scan->context = ctx;
 }
 
+/* Processes whose fds we may not list keep their sockets but lose their owner: never
+ * silently in a scan of other namespaces (in one's own, like ss -p without root, the
+ * other users' processes are simply not shown). */
+static void warn_denied(const struct nsn_gather_opts *opts, struct nsn_scan *scan)
+{
+	size_t n = nsn__procmap_denied(scan->procs);
+
+	if (n > 0 && opts->scope != NSN_SCOPE_CURRENT)
+		nsn__scan_warn(scan, "%zu processes' %s/PID/fd not readable (permission denied; "
+				     "CAP_DAC_READ_SEARCH missing?): their sockets show no process",
+			       n, opts->proc_root);
+}
+
 /* Every host path relative to opts->host_root: "/host" makes /host/proc and /host/run. */
 static int resolve_roots(const struct nsn_gather_opts *in, struct nsn_gather_opts *out,
 			 char proc[PATH_MAX], char run[PATH_MAX])
@@ -501,6 +514,8 @@ int nsn_gather(const struct nsn_gather_opts *in, struct nsn_scan **ret_scan)
 		scan->procs_ms = nsn__now_ms() - tp;
 		if (r < 0)
 			nsn__scan_warn(scan, "process map unavailable: %s", strerror(-r));
+		else
+			warn_denied(opts, scan);
 	} else if (attr && !(opts->flags & NSN_GATHER_NO_SOCKS)) {
 		/* Without -p, walk only the fds of the container processes whose sockets the
 		 * namespace alone cannot place (hostNetwork pods, shared namespaces). */
@@ -511,6 +526,8 @@ int nsn_gather(const struct nsn_gather_opts *in, struct nsn_scan **ret_scan)
 			r = nsn__procmap_build(opts->proc_root, attr, pids, n, &scan->procs);
 			if (r < 0)
 				nsn__scan_warn(scan, "container processes' sockets unattributed: %s", strerror(-r));
+			else
+				warn_denied(opts, scan);
 		}
 		free(pids);
 		scan->procs_ms = nsn__now_ms() - tp;

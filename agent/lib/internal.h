@@ -147,6 +147,9 @@ size_t nsn__attr_ambiguous_pids(const struct nsn__attr *a, pid_t **ret);
 int nsn__procmap_build(const char *proc_root, const struct nsn__attr *attr, const pid_t *pids,
 		       size_t n_pids, struct nsn_procmap **ret_map);
 void nsn__procmap_free(struct nsn_procmap *map);
+/* How many processes' /proc/<pid>/fd could not be listed (EACCES: another user's,
+ * without CAP_DAC_READ_SEARCH): their sockets have no process. */
+size_t nsn__procmap_denied(const struct nsn_procmap *map);
 /* A map built by hand (from a peer's messages): nsn__procmap_new(), then
  * nsn__procmap_add() per (socket inode, process, fd), then nsn__procmap_seal() sorts it
  * and drops repeated (inode, pid, fd) entries; lookups are valid only after the seal.

@@ -81,6 +81,7 @@ static int table_get(struct ns_table *t, uint64_t dev, uint64_t ino, struct nsn_
 
 struct discover_ctx {
 	const char *proc;
+	size_t root_len;         /* strlen(run_root): "" unless the host is mounted elsewhere */
 	char run[PATH_MAX];      /* <run_root>/run */
 	char varrun[PATH_MAX];   /* <run_root>/var/run */
 	struct ns_table table;
@@ -140,7 +141,8 @@ static int scan_named_dir(struct discover_ctx *c, const char *dir, int by_path)
 		if (e->d_name[0] == '.')
 			continue;
 		nsn__pathf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		r = add_named(c, path, by_path ? path : e->d_name);
+		/* Named by the host's path, without where the host is mounted here. */
+		r = add_named(c, path, by_path ? path + c->root_len : e->d_name);
 		if (r < 0)
 			break;
 	}
@@ -165,28 +167,47 @@ static void unescape_mount(char *s)
 	*o = '\0';
 }
 
-/* Name a bind mount: /run/netns/NAME is NAME (what `ip netns` calls it); any other
+/* Name a bind mount: <run>/netns/NAME is NAME (what `ip netns` calls it); any other
  * mount point is named by its path. */
-static const char *mount_name(struct discover_ctx *c, const char *mnt)
+static const char *mount_name(const char *run, const char *mnt)
 {
-	size_t n = strlen(c->run);
+	size_t n = strlen(run);
 
-	if (strncmp(mnt, c->run, n) == 0 && strncmp(mnt + n, "/netns/", 7) == 0 &&
+	if (strncmp(mnt, run, n) == 0 && strncmp(mnt + n, "/netns/", 7) == 0 &&
 	    !strchr(mnt + n + 7, '/'))
 		return mnt + n + 7;
 	return mnt;
 }
 
+/* nsfs bind mounts, wherever they are. With the host mounted elsewhere (a DaemonSet's
+ * /host), the host's mounts are not ours: a namespace pinned at any path of the host is
+ * found in the host's mountinfo, opened through <proc>/N/root and named by its host
+ * path, exactly as a run on the host would. N is PID 1, or kthreadd (PID 2, always in
+ * the initial mount namespace) where PID 1 may not be looked at (a sandboxed init).
+ * Our own mount table is the fallback. */
 static int scan_mountinfo(struct discover_ctx *c)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], open_path[PATH_MAX];
 	char *line = NULL;
 	size_t cap = 0;
-	FILE *f;
+	const char *run = c->run, *via = "";
+	char host_root[PATH_MAX];
+	struct stat st;
+	FILE *f = NULL;
 	int r = 0;
 
-	nsn__pathf(path, sizeof(path), "%s/self/mountinfo", c->proc);
-	f = fopen(path, "re");
+	for (int pid = 1; c->root_len && pid <= 2 && !f; pid++) {
+		nsn__pathf(host_root, sizeof(host_root), "%s/%d/root", c->proc, pid);
+		nsn__pathf(path, sizeof(path), "%s/%d/mountinfo", c->proc, pid);
+		if (stat(host_root, &st) == 0 && (f = fopen(path, "re"))) {
+			run = "/run";
+			via = host_root;
+		}
+	}
+	if (!f) {
+		nsn__pathf(path, sizeof(path), "%s/self/mountinfo", c->proc);
+		f = fopen(path, "re");
+	}
 	if (!f)
 		return 0;
 	while (getline(&line, &cap, f) > 0) {
@@ -204,7 +225,9 @@ static int scan_mountinfo(struct discover_ctx *c)
 		if (!sep || strncmp(sep + 2, "nsfs ", 5) != 0)
 			continue;
 		unescape_mount(fields[4]);
-		r = add_named(c, fields[4], mount_name(c, fields[4]));
+		if (!nsn__pathf(open_path, sizeof(open_path), "%s%s", via, fields[4]))
+			continue;
+		r = add_named(c, open_path, mount_name(run, fields[4]));
 		if (r < 0)
 			break;
 	}
@@ -279,12 +302,17 @@ static int scan_tasks(struct discover_ctx *c, struct nsn__attr *attr)
 }
 
 /* /var/run is a link to /run on most hosts: do not report the same mount twice. */
+/* Whether visiting @p b after @p a would list nothing new: b is missing, or is a
+ * itself (/var/run a link to /run, or the same directory mounted twice, as a DaemonSet
+ * mounts /run and /var/run/docker/netns). */
 static int same_dir(const char *a, const char *b)
 {
 	struct stat sa, sb;
 
-	if (stat(a, &sa) < 0 || stat(b, &sb) < 0)
-		return 1; /* one of them is missing: nothing more to visit */
+	if (stat(b, &sb) < 0)
+		return 1;
+	if (stat(a, &sa) < 0)
+		return 0;
 	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
@@ -324,6 +352,7 @@ int nsn__discover(const struct nsn_gather_opts *opts, struct nsn__attr *attr, st
 	int r;
 
 	c.proc = opts->proc_root;
+	c.root_len = strlen(opts->run_root);
 	nsn__pathf(c.run, sizeof(c.run), "%s/run", opts->run_root);
 	nsn__pathf(c.varrun, sizeof(c.varrun), "%s/var/run", opts->run_root);
 
@@ -377,9 +406,12 @@ int nsn__discover(const struct nsn_gather_opts *opts, struct nsn__attr *attr, st
 		nsn__pathf(path, sizeof(path), "%s/docker/netns", c.run);
 		r = scan_named_dir(&c, path, 1);
 	}
-	if (r >= 0 && !same_dir(c.run, c.varrun)) {
-		nsn__pathf(path, sizeof(path), "%s/docker/netns", c.varrun);
-		r = scan_named_dir(&c, path, 1);
+	if (r >= 0) {
+		char vpath[PATH_MAX];
+
+		nsn__pathf(vpath, sizeof(vpath), "%s/docker/netns", c.varrun);
+		if (!same_dir(path, vpath))
+			r = scan_named_dir(&c, vpath, 1);
 	}
 	if (r < 0)
 		goto out;

@@ -25,6 +25,7 @@ struct nsn_procmap {
 	struct entry *e;
 	struct nsn_proc_ref *refs; /* refs[i] == e[i].ref, contiguous for lookups */
 	size_t n, cap;
+	size_t denied; /* processes whose fd directory we may not list */
 };
 
 static int push(struct nsn_procmap *m, uint32_t inode, pid_t pid, int fd, const char *comm,
@@ -84,6 +85,8 @@ static int scan_pid(struct nsn_procmap *m, const struct nsn__attr *attr, int pro
 	if (piddir < 0)
 		return 0;
 	fddir = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fddir < 0 && (errno == EACCES || errno == EPERM))
+		m->denied++;
 	if (fddir < 0 || !(d = fdopendir(fddir))) {
 		if (fddir >= 0)
 			close(fddir);
@@ -155,6 +158,11 @@ int nsn__procmap_build(const char *proc_root, const struct nsn__attr *attr, cons
 	}
 	*ret_map = m;
 	return 0;
+}
+
+size_t nsn__procmap_denied(const struct nsn_procmap *m)
+{
+	return m ? m->denied : 0;
 }
 
 struct nsn_procmap *nsn__procmap_new(void)

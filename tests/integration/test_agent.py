@@ -9,7 +9,8 @@
 3. The collector killed and restarted on the same port: reconnect, Hello, full resync,
    and the replay of the new connection alone equals the local view again.
 4. Hello carries node, token, boot id; /healthz answers; SIGHUP rescans; SIGTERM exits 0
-   within 2 s; CapEff is exactly CAP_SYS_ADMIN|CAP_SYS_PTRACE and NoNewPrivs is 1.
+   within 2 s; CapEff is exactly CAP_SYS_ADMIN|CAP_SYS_PTRACE|CAP_DAC_READ_SEARCH and
+   NoNewPrivs is 1; a listener of a non-root process (uid 65534) keeps its process.
 5. A collector that stops reading: the queue stays bounded, RSS stays bounded, and the
    coalesced scans are counted (in /healthz and in the next Hello).
 6. Bad command lines: one line, exit 2; a missing capability: one line, exit 2.
@@ -31,7 +32,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "netns"))
 import nsntlib as L  # noqa: E402
 
-CAP_SYS_PTRACE, CAP_SYS_ADMIN = 19, 21
+CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE, CAP_SYS_ADMIN = 2, 19, 21
+KEPT = 1 << CAP_SYS_ADMIN | 1 << CAP_SYS_PTRACE | 1 << CAP_DAC_READ_SEARCH
 
 
 class Standin:
@@ -260,6 +262,7 @@ def main():
     fx = L.start_fixture(world, {"tag": world.tag, "tmpdir": tmp,
                                  "ns": {"a": "/run/netns/" + a, "b": "/run/netns/" + b, "c": "/run/netns/" + c}})
     mine = [(n, os.stat("/run/netns/" + n).st_ino) for n in (a, b, c)]
+    nobody = L.listener_as(world, c, 7057)
 
     record = os.path.join(tmp, "rec1.bin")
     st = Standin(world, "127.0.0.1:0", record)
@@ -289,7 +292,13 @@ def main():
     rep.check(seqs == list(range(1, len(seqs) + 1)), "seq not 1, 2, 3, ...: %s" % seqs[:20])
     full_bytes = sum(e["bytes"] for e in st.events if e.get("conn") == 1 and e["ev"] in ("snapshot", "hello"))
 
-    compare_views(rep, "snapshot and deltas -tuwanxp", nsnetstat, record, mine, ["-tuwanxp"], st)
+    remote = compare_views(rep, "snapshot and deltas -tuwanxp", nsnetstat, record, mine, ["-tuwanxp"], st)
+    owners = [p["pid"] for ns in L.namespaces(remote) if ns["inode"] == mine[2][1]
+              for s in ns["sockets"] if s["local"].get("port") == 7057 for p in s["processes"]]
+    rep.check(owners == [nobody.pid],
+              "the listener of uid 65534 (a non-root pod) has no process in the agent's view: %s" % owners)
+    rep.check(not any("not readable" in w for w in remote.get("warnings", [])),
+              "warnings about unreadable /proc/PID/fd: %s" % remote.get("warnings"))
     compare_views(rep, "snapshot and deltas -r -i -s", nsnetstat, record, mine, ["-r", "--rules", "-i", "-s"], st)
 
     # /healthz, capabilities.
@@ -302,12 +311,10 @@ def main():
         code, _ = http_get(hp, "/nope")
         rep.check(code == 404, "/nope: want 404, got %d" % code)
     s = status_of(ag.p.pid)
-    rep.check(int(s["CapEff"], 16) == (1 << CAP_SYS_ADMIN | 1 << CAP_SYS_PTRACE) and
-              int(s["CapPrm"], 16) == (1 << CAP_SYS_ADMIN | 1 << CAP_SYS_PTRACE) and
-              int(s["CapBnd"], 16) == (1 << CAP_SYS_ADMIN | 1 << CAP_SYS_PTRACE) and
+    rep.check(int(s["CapEff"], 16) == KEPT and int(s["CapPrm"], 16) == KEPT and int(s["CapBnd"], 16) == KEPT and
               s["NoNewPrivs"] == "1" and int(s["CapAmb"], 16) == 0,
               "capabilities: %s" % {k: s[k] for k in ("CapEff", "CapPrm", "CapBnd", "CapAmb", "NoNewPrivs")})
-    rep.check(any("capabilities=cap_sys_admin,cap_sys_ptrace" in x for x in ag.lines()),
+    rep.check(any("capabilities=cap_sys_admin,cap_sys_ptrace,cap_dac_read_search" in x for x in ag.lines()),
               "the retained capabilities are not logged")
 
     # 2. A namespace created after start arrives within 2 s; a deleted one goes.

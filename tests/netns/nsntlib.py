@@ -131,6 +131,20 @@ class World:
                 os.unlink(p)
 
 
+def listener_as(world, netns, port, uid=65534, timeout=5):
+    """A TCP listener on 127.0.0.1:port in netns held by a process of another user
+    (nobody): its /proc/PID/fd is that user's, mode 0500. Debian's python3, since a
+    per-user interpreter under /root is not reachable for that user."""
+    code = ("import socket,sys,time;s=socket.socket();s.bind(('127.0.0.1',%d));s.listen();"
+            "print('up',flush=True);time.sleep(600)" % port)
+    p = world.spawn(["ip", "netns", "exec", netns, "setpriv", "--reuid", str(uid), "--regid", str(uid),
+                     "--clear-groups", "/usr/bin/python3", "-c", code], stdout=subprocess.PIPE, text=True)
+    ready, _, _ = select.select([p.stdout], [], [], timeout)
+    if not ready or p.stdout.readline().strip() != "up":
+        raise RuntimeError("listener as uid %d in %s did not start (exit %r)" % (uid, netns, p.poll()))
+    return p
+
+
 def start_fixture(world, cfg, timeout=30):
     """Run helpers/fixture.py and return its JSON report."""
     p = world.spawn([sys.executable, os.path.join(HELPERS, "fixture.py"), json.dumps(cfg)],
