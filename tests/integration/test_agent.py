@@ -253,11 +253,7 @@ def main():
 
     # The world: namespaces a, b (veth), c, and the socket zoo of the netns tests.
     a, b, c = world.add_netns("a"), world.add_netns("b"), world.add_netns("c")
-    L.run(["ip", "-n", a, "link", "add", "veth0", "type", "veth", "peer", "name", "veth1", "netns", b])
-    for ns, dev, v4, v6 in ((a, "veth0", "10.99.0.1/24", "fd99::1/64"), (b, "veth1", "10.99.0.2/24", "fd99::2/64")):
-        L.run(["ip", "-n", ns, "addr", "add", v4, "dev", dev])
-        L.run(["ip", "-n", ns, "addr", "add", v6, "dev", dev, "nodad"])
-        L.run(["ip", "-n", ns, "link", "set", dev, "up"])
+    world.fixture_veth(a, b)
     L.run(["ip", "-n", a, "route", "add", "10.77.0.0/16", "via", "10.99.0.2", "table", "100"])
     fx = L.start_fixture(world, {"tag": world.tag, "tmpdir": tmp,
                                  "ns": {"a": "/run/netns/" + a, "b": "/run/netns/" + b, "c": "/run/netns/" + c}})

@@ -77,6 +77,16 @@ class World:
         run(["ip", "-n", name, "link", "set", "lo", "up"])
         return name
 
+    def fixture_veth(self, a, b):
+        """The veth helpers/fixture.py expects between namespaces a and b:
+        veth0 10.99.0.1/24 fd99::1/64 <-> veth1 10.99.0.2/24 fd99::2/64."""
+        run(["ip", "-n", a, "link", "add", "veth0", "type", "veth", "peer", "name", "veth1", "netns", b])
+        for ns, dev, v4, v6 in ((a, "veth0", "10.99.0.1/24", "fd99::1/64"),
+                                (b, "veth1", "10.99.0.2/24", "fd99::2/64")):
+            run(["ip", "-n", ns, "addr", "add", v4, "dev", dev])
+            run(["ip", "-n", ns, "addr", "add", v6, "dev", dev, "nodad"])
+            run(["ip", "-n", ns, "link", "set", dev, "up"])
+
     def spawn(self, cmd, **kw):
         p = subprocess.Popen(cmd, **kw)
         self.procs.append(p)

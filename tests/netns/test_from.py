@@ -165,12 +165,7 @@ def main():
     t = T(binary, record, world, rep)
 
     a, b, c = world.add_netns("a"), world.add_netns("b"), world.add_netns("c")
-    L.run(["ip", "-n", a, "link", "add", "veth0", "type", "veth", "peer", "name", "veth1", "netns", b])
-    for ns, dev, v4, v6 in ((a, "veth0", "10.99.0.1/24", "fd99::1/64"),
-                            (b, "veth1", "10.99.0.2/24", "fd99::2/64")):
-        L.run(["ip", "-n", ns, "addr", "add", v4, "dev", dev])
-        L.run(["ip", "-n", ns, "addr", "add", v6, "dev", dev, "nodad"])
-        L.run(["ip", "-n", ns, "link", "set", dev, "up"])
+    world.fixture_veth(a, b)
     fx = L.start_fixture(world, {"tag": world.tag, "tmpdir": world.tmpdir(),
                                  "ns": {"a": "/run/netns/" + a, "b": "/run/netns/" + b}})
     print("fixture:", fx)
