@@ -157,6 +157,9 @@ void conn_close(struct conn *k, enum reject_reason why, const char *fmt, ...)
 int conn_send(struct conn *k, uint8_t *buf, size_t len);
 /* Staleness, forgetting and idle connections; run every second. */
 void server_sweep(struct collector *c);
+/* A refused token (a Hello on --listen, or /query on --http): counted in
+ * nsnet_collector_auth_failures_total and logged at most once per 10 s. */
+void collector_auth_failure(struct collector *c, const char *peer, const char *what);
 
 /* query.c */
 /* Start answering @p q on @p k: chunks are queued while the connection's write queue
@@ -174,6 +177,7 @@ int query_run(struct collector *c, const Nsnet__V1__Query *q, query_emit_fn emit
 	      char *err, size_t err_len);
 
 /* http.c */
+
 int http_start(struct collector *c);
 void http_stop(struct collector *c);
 

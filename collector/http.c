@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "collector.h"
 #include "log.h"
@@ -105,6 +106,7 @@ static const char *status_text(int code)
 	switch (code) {
 	case 200: return "OK";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 431: return "Request Header Fields Too Large";
@@ -126,7 +128,9 @@ static void send_response(struct hconn *k, int code, const char *type, bool head
 		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 		     "Cache-Control: no-store\r\nConnection: close\r\n%s\r\n",
 		     code, status_text(code), type, k->body_len,
-		     code == 405 ? "Allow: GET, HEAD\r\n" : "");
+		     code == 405   ? "Allow: GET, HEAD\r\n"
+		     : code == 401 ? "WWW-Authenticate: Bearer realm=\"nsnet-collector\"\r\n"
+				   : "");
 	if (n < 0 || (size_t)n >= sizeof(k->head)) {
 		hconn_close(k);
 		return;
@@ -165,6 +169,54 @@ static void healthz(struct collector *c, FILE *f)
 		nodes, stale, c->n_agents, c->n_queries, c->n_conns, nsn_store_memory(c->store));
 }
 
+/* With --token-file, /query answers what the token guards on --listen: it needs
+ * "Authorization: Bearer TOKEN". NULL when it has it, else why not. @p headers are the
+ * lines after the request line. */
+static const char *query_auth(struct collector *c, const char *headers)
+{
+	const char *h = headers;
+
+	if (!c->o.token)
+		return NULL;
+	while (h && *h) {
+		size_t n = strcspn(h, "\r\n");
+
+		if (n > 14 && !strncasecmp(h, "authorization:", 14)) {
+			const char *v = h + 14, *end = h + n;
+
+			while (v < end && (*v == ' ' || *v == '\t'))
+				v++;
+			if (end - v < 7 || strncasecmp(v, "bearer ", 7))
+				return "not a bearer token";
+			v += 7;
+			while (v < end && *v == ' ')
+				v++;
+			while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+				end--;
+			return nsn_token_equal(c->o.token, c->o.token_len, v, (size_t)(end - v)) ? NULL
+												 : "wrong token";
+		}
+		h += n;
+		h += strspn(h, "\r\n");
+	}
+	return "no token (the collector has --token-file)";
+}
+
+static void http_peer(struct hconn *k, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	int n = sizeof(ss);
+	char ip[64];
+	unsigned port = 0;
+
+	if (uv_tcp_getpeername(&k->tcp, (struct sockaddr *)&ss, &n) < 0) {
+		snprintf(buf, len, "http:?");
+		return;
+	}
+	nsn_sockaddr_name(&ss, ip, sizeof(ip), &port);
+	snprintf(buf, len, "http:%s:%u", ip, port);
+}
+
 /* The request head is complete in k->req: parse its request line and answer. */
 static void respond(struct hconn *k)
 {
@@ -174,9 +226,13 @@ static void respond(struct hconn *k)
 	bool head_only, metrics, query;
 	FILE *f;
 
+	const char *headers = "";
+
 	eol = strpbrk(line, "\r\n");
-	if (eol)
+	if (eol) {
 		*eol = 0;
+		headers = eol + 1;
+	}
 	sp1 = strchr(line, ' ');
 	sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
 	if (!sp1 || !sp2 || sp1 == line || sp2 == sp1 + 1 || strncmp(sp2 + 1, "HTTP/1.", 7)) {
@@ -224,7 +280,20 @@ static void respond(struct hconn *k)
 			(double)(uv_hrtime() - t0) / 1e6);
 	} else if (query) {
 		char err[300] = "";
-		int code = http_query(c, qs, f, err, sizeof(err));
+		const char *denied = query_auth(c, headers);
+		int code;
+
+		if (denied) {
+			char peer[96];
+
+			fclose(f);
+			http_peer(k, peer, sizeof(peer));
+			collector_auth_failure(c, peer, denied);
+			snprintf(err, sizeof(err), "unauthorized: %s; send Authorization: Bearer TOKEN\n", denied);
+			send_text(k, 401, head_only, err);
+			return;
+		}
+		code = http_query(c, qs, f, err, sizeof(err));
 
 		if (code != 200) {
 			fclose(f);

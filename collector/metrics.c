@@ -523,7 +523,7 @@ static void collector_families(struct collector *c, FILE *f)
 			reject_reason_names[i], c->st.rejected[i]);
 
 	counter(f, "nsnet_collector_auth_failures_total",
-		"Hellos refused for a missing or wrong token.", c->st.auth_failures);
+		"Hellos and /query requests refused for a missing or wrong token.", c->st.auth_failures);
 	counter(f, "nsnet_collector_queries_total", "Queries answered or attempted.",
 		c->st.queries);
 	counter(f, "nsnet_collector_query_errors_total", "Queries that ended in an error.",

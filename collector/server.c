@@ -246,20 +246,24 @@ static struct cnode *node_get(struct collector *c, const char *name)
 	return n;
 }
 
-static void auth_failed(struct conn *k, const char *what)
+void collector_auth_failure(struct collector *c, const char *peer, const char *what)
 {
-	struct collector *c = k->c;
 	uint64_t now = uv_now(c->loop);
 
 	c->st.auth_failures++;
 	if (c->auth_log_ms && now - c->auth_log_ms < AUTH_LOG_EVERY_MS) {
 		c->auth_log_suppressed++;
 	} else {
-		nsn_log(NSN_LOG_WARN, "event=auth_failed peer=%s error=%s suppressed=%llu", k->peer, what,
+		nsn_log(NSN_LOG_WARN, "event=auth_failed peer=%s error=%s suppressed=%llu", peer, what,
 			(unsigned long long)c->auth_log_suppressed);
 		c->auth_log_ms = now ? now : 1;
 		c->auth_log_suppressed = 0;
 	}
+}
+
+static void auth_failed(struct conn *k, const char *what)
+{
+	collector_auth_failure(k->c, k->peer, what);
 	conn_close(k, REJECT_AUTH, "%s", what);
 }
 

@@ -39,5 +39,9 @@ fi
 if [ ! -f tests/deploy/node_modules/.package-lock.json ] ||
 	[ tests/deploy/package-lock.json -nt tests/deploy/node_modules/.package-lock.json ]; then
 	echo "install-deps: npm ci in tests/deploy" >&2
-	(cd tests/deploy && npm ci --no-audit --no-fund --loglevel=error)
+	# Without the registry the build and every other test still run; deploy.manifests
+	# then fails, saying what is missing.
+	if ! (cd tests/deploy && npm ci --no-audit --no-fund --loglevel=error); then
+		echo "install-deps: npm ci in tests/deploy failed: deploy.manifests will fail" >&2
+	fi
 fi

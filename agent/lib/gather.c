@@ -410,8 +410,9 @@ static void warn_denied(const struct nsn_gather_opts *opts, struct nsn_scan *sca
 	size_t n = nsn__procmap_denied(scan->procs);
 
 	if (n > 0 && opts->scope != NSN_SCOPE_CURRENT)
-		nsn__scan_warn(scan, "%zu processes' %s/PID/fd not readable (permission denied; "
-				     "CAP_DAC_READ_SEARCH missing?): their sockets show no process",
+		nsn__scan_warn(scan, "%zu processes' %s/PID/fd not readable (permission denied: "
+				     "CAP_DAC_READ_SEARCH missing, or an LSM such as AppArmor): "
+				     "their sockets show no process",
 			       n, opts->proc_root);
 }
 

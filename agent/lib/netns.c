@@ -81,7 +81,9 @@ static int table_get(struct ns_table *t, uint64_t dev, uint64_t ino, struct nsn_
 
 struct discover_ctx {
 	const char *proc;
-	size_t root_len;         /* strlen(run_root): "" unless the host is mounted elsewhere */
+	size_t root_len;         /* run_root's length without trailing '/': 0 unless the host
+				  * is mounted elsewhere */
+	size_t pins_denied;      /* nsfs mounts of the host we may not open */
 	char run[PATH_MAX];      /* <run_root>/run */
 	char varrun[PATH_MAX];   /* <run_root>/var/run */
 	struct ns_table table;
@@ -167,15 +169,12 @@ static void unescape_mount(char *s)
 	*o = '\0';
 }
 
-/* Name a bind mount: <run>/netns/NAME is NAME (what `ip netns` calls it); any other
- * mount point is named by its path. */
-static const char *mount_name(const char *run, const char *mnt)
+/* Name a bind mount by its path on the host: /run/netns/NAME is NAME (what `ip netns`
+ * calls it); any other mount point is its path. */
+static const char *mount_name(const char *mnt)
 {
-	size_t n = strlen(run);
-
-	if (strncmp(mnt, run, n) == 0 && strncmp(mnt + n, "/netns/", 7) == 0 &&
-	    !strchr(mnt + n + 7, '/'))
-		return mnt + n + 7;
+	if (strncmp(mnt, "/run/netns/", 11) == 0 && !strchr(mnt + 11, '/'))
+		return mnt + 11;
 	return mnt;
 }
 
@@ -184,13 +183,15 @@ static const char *mount_name(const char *run, const char *mnt)
  * found in the host's mountinfo, opened through <proc>/N/root and named by its host
  * path, exactly as a run on the host would. N is PID 1, or kthreadd (PID 2, always in
  * the initial mount namespace) where PID 1 may not be looked at (a sandboxed init).
- * Our own mount table is the fallback. */
+ * Our own mount table is the fallback, its mount points named without the host root.
+ * Either way a mount point is named by its path on the host. */
 static int scan_mountinfo(struct discover_ctx *c)
 {
 	char path[PATH_MAX], open_path[PATH_MAX];
 	char *line = NULL;
 	size_t cap = 0;
-	const char *run = c->run, *via = "";
+	const char *via = "";
+	bool own = true;
 	char host_root[PATH_MAX];
 	struct stat st;
 	FILE *f = NULL;
@@ -200,8 +201,8 @@ static int scan_mountinfo(struct discover_ctx *c)
 		nsn__pathf(host_root, sizeof(host_root), "%s/%d/root", c->proc, pid);
 		nsn__pathf(path, sizeof(path), "%s/%d/mountinfo", c->proc, pid);
 		if (stat(host_root, &st) == 0 && (f = fopen(path, "re"))) {
-			run = "/run";
 			via = host_root;
+			own = false;
 		}
 	}
 	if (!f) {
@@ -227,7 +228,14 @@ static int scan_mountinfo(struct discover_ctx *c)
 		unescape_mount(fields[4]);
 		if (!nsn__pathf(open_path, sizeof(open_path), "%s%s", via, fields[4]))
 			continue;
-		r = add_named(c, open_path, mount_name(run, fields[4]));
+		const char *host_path = fields[4];
+		if (own && c->root_len && !strncmp(host_path, c->run, c->root_len) && host_path[c->root_len] == '/')
+			host_path += c->root_len;
+		if (stat(open_path, &st) < 0 && (errno == EACCES || errno == EPERM)) {
+			c->pins_denied++;
+			continue;
+		}
+		r = add_named(c, open_path, mount_name(host_path));
 		if (r < 0)
 			break;
 	}
@@ -301,7 +309,6 @@ static int scan_tasks(struct discover_ctx *c, struct nsn__attr *attr)
 	return r;
 }
 
-/* /var/run is a link to /run on most hosts: do not report the same mount twice. */
 /* Whether visiting @p b after @p a would list nothing new: b is missing, or is a
  * itself (/var/run a link to /run, or the same directory mounted twice, as a DaemonSet
  * mounts /run and /var/run/docker/netns). */
@@ -353,8 +360,10 @@ int nsn__discover(const struct nsn_gather_opts *opts, struct nsn__attr *attr, st
 
 	c.proc = opts->proc_root;
 	c.root_len = strlen(opts->run_root);
-	nsn__pathf(c.run, sizeof(c.run), "%s/run", opts->run_root);
-	nsn__pathf(c.varrun, sizeof(c.varrun), "%s/var/run", opts->run_root);
+	while (c.root_len > 0 && opts->run_root[c.root_len - 1] == '/')
+		c.root_len--;
+	nsn__pathf(c.run, sizeof(c.run), "%.*s/run", (int)c.root_len, opts->run_root);
+	nsn__pathf(c.varrun, sizeof(c.varrun), "%.*s/var/run", (int)c.root_len, opts->run_root);
 
 	nsn__pathf(path, sizeof(path), "%s/thread-self/ns/net", c.proc);
 	if (stat(path, &c.self) < 0)
@@ -418,6 +427,10 @@ int nsn__discover(const struct nsn_gather_opts *opts, struct nsn__attr *attr, st
 	r = scan_mountinfo(&c);
 	if (r < 0)
 		goto out;
+	if (c.pins_denied)
+		nsn__scan_warn(scan, "%zu namespaces pinned on the host (nsfs mounts in its mount table) "
+				     "could not be opened: permission denied (an LSM such as AppArmor?): "
+				     "they are missing", c.pins_denied);
 	/* Attribution needs every process, whatever the scope. */
 	if (opts->scope == NSN_SCOPE_ALL || attr) {
 		r = scan_tasks(&c, attr);

@@ -214,9 +214,14 @@ def main():
     rep.check(os.readlink("/proc/%d/ns/net" % p.pid) == "net:[%d]" % os.stat("/run/netns/" + podns).st_ino,
               "the agent is not in the pod's network namespace")
 
-    # 1. The view equals a plain run on the host.
-    remote = compare_views(rep, "DaemonSet layout -tuwanxp", nsnetstat, record, mine, ["-tuwanxp"], st)
-    compare_views(rep, "DaemonSet layout -r -i -s", nsnetstat, record, mine, ["-r", "--rules", "-i", "-s"], st)
+    # 1. The view equals a plain run on the host (the manifest's interval between scans).
+    interval = float(next((a.split("=", 1)[1] for a in args if a.startswith("--interval=")), "10"))
+    remote = compare_views(rep, "DaemonSet layout -tuwanxp", nsnetstat, record, mine, ["-tuwanxp"], st,
+                           scan_timeout=interval + 10)
+    compare_views(rep, "DaemonSet layout -r -i -s", nsnetstat, record, mine, ["-r", "--rules", "-i", "-s"], st,
+                  scan_timeout=interval + 10)
+    if remote is None:
+        rep.finish()
     names = {ns["inode"]: ns["names"] for ns in L.namespaces(remote)}
     rep.check(names.get(mine[2][1]) == [pin], "pinned namespace named %r, want [%r]" % (names.get(mine[2][1]), pin))
     rep.check(names.get(mine[3][1]) == [dock], "docker namespace named %r, want [%r]" % (names.get(mine[3][1]), dock))

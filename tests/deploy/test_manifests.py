@@ -105,6 +105,11 @@ def check_workload_common(rep, what, pod, c, binary, flags_known):
     rep.check(sc.get("readOnlyRootFilesystem") is True, "%s: readOnlyRootFilesystem must be true" % what)
     rep.check(not sc.get("privileged"), "%s: privileged" % what)
     rep.check((sc.get("capabilities") or {}).get("drop") == ["ALL"], "%s: capabilities.drop must be [ALL]" % what)
+    psc = pod.get("securityContext") or {}
+    rep.check((sc.get("seccompProfile") or psc.get("seccompProfile") or {}).get("type") == "RuntimeDefault",
+              "%s: seccompProfile must be RuntimeDefault" % what)
+    rep.check((pod.get("nodeSelector") or {}).get("kubernetes.io/os") == "linux",
+              "%s: nodeSelector kubernetes.io/os: linux missing" % what)
     res = c.get("resources") or {}
     rep.check({"cpu", "memory"} <= set(res.get("requests") or {}) and "memory" in (res.get("limits") or {}),
               "%s: want cpu and memory requests and a memory limit: %r" % (what, res))
@@ -117,8 +122,14 @@ def check_workload_common(rep, what, pod, c, binary, flags_known):
         rep.check(ok and tf[len(mnt[0]["mountPath"].rstrip("/")) + 1:] == "token",
                   "%s: --token-file=%s is not the key 'token' of a read-only Secret mount" % (what, tf))
         if ok:
-            rep.check(vols[mnt[0]["name"]]["secret"]["secretName"] == "nsnet-token",
-                      "%s: the token volume is not the Secret nsnet-token" % what)
+            sec = vols[mnt[0]["name"]]["secret"]
+            rep.check(sec["secretName"] == "nsnet-token", "%s: the token volume is not the Secret nsnet-token" % what)
+            # Secret files are root's; the kubelet gives them the fsGroup as group.
+            uid = sc.get("runAsUser", psc.get("runAsUser"))
+            mode = sec.get("defaultMode", 0o644)
+            readable = (mode & 0o400) if uid == 0 else (mode & 0o004) or (psc.get("fsGroup") is not None and mode & 0o040)
+            rep.check(bool(readable) and not mode & 0o002,
+                      "%s: the token (mode %o) is not readable by uid %s, or is writable" % (what, mode, uid))
     # Probes: GET /healthz on the port the binary serves it on.
     return fl, sc
 
@@ -151,6 +162,8 @@ def check_agent(rep, docs, agent_bin):
     rep.check(((env.get("NODE_NAME") or {}).get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath") == "spec.nodeName",
               "agent: NODE_NAME must come from the downward API's spec.nodeName")
     rep.check(sc.get("runAsUser") == 0, "agent: runAsUser must be 0 (with only the added capabilities)")
+    rep.check((sc.get("appArmorProfile") or {}).get("type") == "Unconfined",
+              "agent: appArmorProfile Unconfined: the runtime's default profile denies other processes' /proc")
     # The capabilities: what --help says the agent keeps, no more, no less.
     m = re.search(r"keeps only ([A-Z_, ]+?(?: and [A-Z_]+))", help_text.replace("\n", " "))
     kept = set(re.findall(r"CAP_([A-Z_]+)", m.group(1))) if m else set()
@@ -175,6 +188,8 @@ def check_agent(rep, docs, agent_bin):
         rep.check(mnt.get("readOnly") is True, "agent: %s is not read-only" % hp["path"])
         rep.check(mnt.get("mountPropagation") == "HostToContainer",
                   "agent: %s without mountPropagation HostToContainer" % hp["path"])
+        rep.check(hp.get("type") in ("Directory", "DirectoryOrCreate"),
+                  "agent: hostPath %s of type %r, want Directory or DirectoryOrCreate" % (hp["path"], hp.get("type")))
     rep.check(seen == HOST_PATHS, "agent: host paths %s, want %s" % (sorted(seen), sorted(HOST_PATHS)))
     return ds, c, fl
 

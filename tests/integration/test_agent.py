@@ -163,21 +163,24 @@ def structure(doc, mine):
     return out
 
 
-def compare_views(rep, label, nsnetstat, record, mine, flags, st):
+def compare_views(rep, label, nsnetstat, record, mine, flags, st, scan_timeout=10):
     """--from RECORD vs --all-namespaces with the same flags: every namespace by
     identity, and the test's namespaces field by field. A fresh veth keeps changing
     for a while (linkwatch, IPv6 link-local addresses after DAD, their routes), so the
     comparison waits until two local views around one agent scan agree: the agent's
     scan then saw that same state."""
+    local = None
     for _ in range(10):
         before = view(nsnetstat, ["--all-namespaces", "--json"] + flags)
         n = len(st.events)
-        if not st.wait(lambda e: e["ev"] == "scan_done", 10, n):
+        if not st.wait(lambda e: e["ev"] == "scan_done", scan_timeout, n):
             break
         local = view(nsnetstat, ["--all-namespaces", "--json"] + flags)
         if structure(before, mine) == structure(local, mine):
             break
         print("(%s: the test namespaces changed during the agent's scan; again)" % label)
+    if not rep.check(local is not None, "%s: the agent finished no scan within %s s" % (label, scan_timeout)):
+        return None
     remote = view(nsnetstat, ["--from", record, "--json"] + flags)
     rn, ln = by_inode(remote), by_inode(local)
     rep.check(set(rn) == set(ln), "%s: namespaces differ: only remote %s, only local %s"

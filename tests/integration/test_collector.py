@@ -201,13 +201,16 @@ def now_ms():
 
 # ---- HTTP, metrics ----------------------------------------------------------
 
-def http_get(port, path, timeout=10):
-    """(status, content type, body) of GET http://127.0.0.1:PORT/PATH."""
+def http_get(port, path, timeout=10, headers=None, want_headers=False):
+    """(status, content type, body) of GET http://127.0.0.1:PORT/PATH (and the response
+    headers with want_headers)."""
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), headers=headers or {})
     try:
-        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=timeout) as r:
-            return r.status, r.headers.get("Content-Type", ""), r.read().decode("utf-8", "replace")
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            out = r.status, r.headers.get("Content-Type", ""), r.read().decode("utf-8", "replace"), r.headers
     except urllib.error.HTTPError as e:
-        return e.code, e.headers.get("Content-Type", ""), e.read().decode("utf-8", "replace")
+        out = e.code, e.headers.get("Content-Type", ""), e.read().decode("utf-8", "replace"), e.headers
+    return out if want_headers else out[:3]
 
 
 SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\d+)?$')
@@ -921,6 +924,43 @@ def check_metrics(t, x):
     t.check(code == 404, "/nope: 404", "got %d" % code)
 
 
+def check_http_query(t, x):
+    """7b. GET /query: the token guards it as it guards --listen (401 without it or with
+    a wrong one, counted); with it, the document nsnetstat --collector --json prints;
+    400 for bad arguments, 404 for an unknown node."""
+    path = "/query?" + urllib.parse.urlencode([("arg", "-tn"), ("arg", "-a"), ("node", NODE_A)])
+    for label, hdr in (("no Authorization", {}), ("a wrong token", {"Authorization": "Bearer not-the-token"}),
+                       ("Basic instead of Bearer", {"Authorization": "Basic " + TOKEN})):
+        a0 = scrape(x.http).get("nsnet_collector_auth_failures_total") or 0
+        code, _, body, hs = http_get(x.http, path, headers=hdr, want_headers=True)
+        a1 = scrape(x.http).get("nsnet_collector_auth_failures_total") or 0
+        t.check(code == 401 and "Bearer" in (hs.get("WWW-Authenticate") or "") and "nodes" not in body
+                and a1 == a0 + 1, "/query with %s: 401, WWW-Authenticate: Bearer, no data, auth failure counted" % label,
+                "HTTP %d %r, failures %s -> %s" % (code, body[:200], a0, a1))
+    auth = {"Authorization": "Bearer " + TOKEN}
+    for _ in range(5):
+        cli = x.cli.doc(["--json", "-tn", "-a"], nodes=[NODE_A])
+        code, ctype, body = http_get(x.http, path, headers=auth)
+        try:
+            doc = json.loads(body) if code == 200 else None
+        except ValueError:
+            doc = None
+        if doc is None:
+            break
+        got = {ino: canon_socks(ns) for ino, ns in by_inode(node_of(doc, NODE_A)["namespaces"]).items() if ino in x.mine}
+        want = {ino: canon_socks(ns) for ino, ns in by_inode(node_of(cli, NODE_A)["namespaces"]).items() if ino in x.mine}
+        if got == want:
+            break
+    t.check(doc is not None and ctype.startswith("application/json") and node_names(doc) == [NODE_A] and got == want
+            and len(got) == len(x.mine),
+            "/query with the token: the test namespaces' sockets equal nsnetstat --collector --json -tn -a --node",
+            "HTTP %d %r" % (code, body[:300]))
+    code, _, body = http_get(x.http, "/query?arg=--bogus", headers=auth)
+    t.check(code == 400 and "--bogus" in body, "/query?arg=--bogus: 400 naming it", "HTTP %d %r" % (code, body[:200]))
+    code, _, body = http_get(x.http, "/query?node=no-such-node", headers=auth)
+    t.check(code == 404, "/query?node=no-such-node: 404", "HTTP %d %r" % (code, body[:200]))
+
+
 def promql(port, query):
     url = "http://127.0.0.1:%d/api/v1/query?%s" % (port, urllib.parse.urlencode({"query": query}))
     with urllib.request.urlopen(url, timeout=10) as r:
@@ -1135,6 +1175,7 @@ def main():
         check_odd_node(t, x)
         check_auth(t, x, world, agent_bin)
         check_metrics(t, x)
+        check_http_query(t, x)
         check_prometheus(t, x)
         for node in (NODE_A, NODE_B):
             compare_node(t, x, nsnetstat, node)
