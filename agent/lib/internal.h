@@ -82,6 +82,15 @@ struct nsn__nsfds {
 };
 int nsn__sockdiag_dump(struct nsn__dumper *d, struct nsn__nsfds *fds, struct nsn_netns *ns,
 		       const struct nsn_gather_opts *opts);
+/* A dump's parse step on a plain buffer (the fuzz target's way in): the messages of one
+ * received datagram (@p len bytes at @p buf, aligned for struct nlmsghdr) that answer
+ * request @p seq of a dump of @p proto (enum nsn_proto), added to @p ns as
+ * nsn__sockdiag_dump() adds them under @p opts; interface names stay unresolved (no
+ * socket to ask). Returns 1 at the end of the answer, 0 when more is to come, or -errno
+ * (the kernel's error as sent, -EBADMSG, -ENOMEM; -EINVAL for an unknown @p proto). */
+int nsn__sockdiag_parse(struct nsn__dumper *d, struct nsn_netns *ns,
+			const struct nsn_gather_opts *opts, unsigned proto, uint32_t seq,
+			const void *buf, size_t len);
 /* The protocols a dump will really ask for: opts->protos less those that cannot hold a
  * socket in any wanted state. */
 unsigned nsn__sockdiag_protos(const struct nsn_gather_opts *opts);

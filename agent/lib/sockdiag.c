@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,12 +62,49 @@ static int send_req(struct nsn__dumper *d, uint16_t type, const void *req, size_
 
 typedef int (*msg_fn)(struct nsn__dumper *d, const struct nlmsghdr *h);
 
+/* The messages of one datagram of a multi-part answer to the last request, each handed
+ * to @p fn. Returns 1 at the end of the answer (NLMSG_DONE; an nlmsgerr with a positive
+ * code, which no kernel sends, ends it too), 0 when more is to come, the kernel's error
+ * as is (-errno from nlmsgerr), or the first error of @p fn. */
+static int parse_msgs(struct nsn__dumper *d, msg_fn fn, const void *buf, size_t len)
+{
+	/* Signed: NLMSG_NEXT() steps over the padding of a message's length, which a last
+	 * message without its padding does not have, and the count must then go negative
+	 * (ending the walk) rather than wrap into a read past the datagram. */
+	ssize_t n = (ssize_t)len;
+
+	for (const struct nlmsghdr *h = buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+		if (h->nlmsg_seq != d->seq)
+			continue; /* a stale answer to an earlier request */
+		if (h->nlmsg_type == NLMSG_DONE) {
+			/* A dump that failed midway reports its error here. */
+			if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(int))) {
+				int e = *(const int *)NLMSG_DATA(h);
+				if (e < 0)
+					return e;
+			}
+			return 1;
+		}
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = NLMSG_DATA(h);
+			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+				return -EBADMSG;
+			return e->error ? (e->error < 0 ? e->error : 1) : -EBADMSG;
+		}
+		int r = fn(d, h);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* Read a multi-part answer to the last request and hand each message to @p fn. The
  * kernel's error, if any, is returned as is (-errno from nlmsgerr). */
 static int recv_dump(struct nsn__dumper *d, msg_fn fn)
 {
 	for (;;) {
 		ssize_t n = recv(d->fd, d->buf, sizeof(d->buf), 0);
+		int r;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -75,29 +113,9 @@ static int recv_dump(struct nsn__dumper *d, msg_fn fn)
 		}
 		if (n == 0)
 			return -ECONNRESET;
-		for (struct nlmsghdr *h = (struct nlmsghdr *)d->buf; NLMSG_OK(h, (size_t)n);
-		     h = NLMSG_NEXT(h, n)) {
-			if (h->nlmsg_seq != d->seq)
-				continue; /* a stale answer to an earlier request */
-			if (h->nlmsg_type == NLMSG_DONE) {
-				/* A dump that failed midway reports its error here. */
-				if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(int))) {
-					int e = *(const int *)NLMSG_DATA(h);
-					if (e < 0)
-						return e;
-				}
-				return 0;
-			}
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(h);
-				if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
-					return -EBADMSG;
-				return e->error ? e->error : -EBADMSG;
-			}
-			int r = fn(d, h);
-			if (r < 0)
-				return r;
-		}
+		r = parse_msgs(d, fn, d->buf, (size_t)n);
+		if (r != 0)
+			return r < 0 ? r : 0;
 	}
 }
 
@@ -183,6 +201,12 @@ static void copy_skmem(struct nsn_skmem *m, const uint32_t *v, size_t n)
 	m->drops = a[SK_MEMINFO_DROPS];
 }
 
+/* The state is the message's byte: a shift by it must stay within the mask's width. */
+static bool state_wanted(const struct nsn__dumper *d, unsigned state)
+{
+	return state < NSN_SS_MAX && (d->states & (1u << state));
+}
+
 static int family_wanted(const struct nsn__dumper *d, int family)
 {
 	unsigned f = d->opts->families ? d->opts->families : (NSN_FAMILY_V4 | NSN_FAMILY_V6);
@@ -200,7 +224,7 @@ static int on_inet(struct nsn__dumper *d, const struct nlmsghdr *h, uint8_t prot
 		return -EBADMSG;
 	if (m->idiag_family != AF_INET && m->idiag_family != AF_INET6)
 		return 0;
-	if (!family_wanted(d, m->idiag_family) || !(d->states & (1u << m->idiag_state)))
+	if (!family_wanted(d, m->idiag_family) || !state_wanted(d, m->idiag_state))
 		return 0;
 	s = nsn__netns_push_sock(d->ns);
 	if (!s)
@@ -294,7 +318,7 @@ static int on_unix(struct nsn__dumper *d, const struct nlmsghdr *h)
 
 	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
 		return -EBADMSG;
-	if (!(d->states & (1u << m->udiag_state)))
+	if (!state_wanted(d, m->udiag_state))
 		return 0;
 	s = nsn__netns_push_sock(d->ns);
 	if (!s)
@@ -468,20 +492,44 @@ unsigned nsn__sockdiag_protos(const struct nsn_gather_opts *opts)
 	return protos;
 }
 
-int nsn__sockdiag_dump(struct nsn__dumper *d, struct nsn__nsfds *fds, struct nsn_netns *ns,
-		       const struct nsn_gather_opts *opts)
+/* Ready @p d for the dumps of @p ns through @p fd under @p opts. */
+static void dumper_reset(struct nsn__dumper *d, int fd, struct nsn_netns *ns,
+			 const struct nsn_gather_opts *opts)
 {
-	int fd = fds->diag;
-	unsigned protos = nsn__sockdiag_protos(opts);
-	unsigned fam = opts->families ? opts->families : (NSN_FAMILY_V4 | NSN_FAMILY_V6);
-	int r = 0;
-
 	memset(d, 0, offsetof(struct nsn__dumper, buf));
 	d->fd = fd;
 	d->ns = ns;
 	d->opts = opts;
 	d->states = (opts->states ? opts->states : NSN_STATES_ALL) & NSN_STATES_ALL;
 	d->want_info = !!(opts->flags & NSN_GATHER_INFO);
+}
+
+int nsn__sockdiag_parse(struct nsn__dumper *d, struct nsn_netns *ns,
+			const struct nsn_gather_opts *opts, unsigned proto, uint32_t seq,
+			const void *buf, size_t len)
+{
+	static const msg_fn fns[NSN_PROTO_MAX] = {
+	    [NSN_PROTO_TCP] = on_tcp,
+	    [NSN_PROTO_UDP] = on_udp,
+	    [NSN_PROTO_RAW] = on_raw,
+	    [NSN_PROTO_UNIX] = on_unix,
+	};
+
+	if (proto >= NSN_PROTO_MAX)
+		return -EINVAL;
+	dumper_reset(d, -1, ns, opts);
+	d->seq = seq;
+	return parse_msgs(d, fns[proto], buf, len);
+}
+
+int nsn__sockdiag_dump(struct nsn__dumper *d, struct nsn__nsfds *fds, struct nsn_netns *ns,
+		       const struct nsn_gather_opts *opts)
+{
+	unsigned protos = nsn__sockdiag_protos(opts);
+	unsigned fam = opts->families ? opts->families : (NSN_FAMILY_V4 | NSN_FAMILY_V6);
+	int r = 0;
+
+	dumper_reset(d, fds->diag, ns, opts);
 
 	/* ss's order: unix, raw, udp, tcp. */
 	if (protos & NSN_PROTO_BIT(NSN_PROTO_UNIX))

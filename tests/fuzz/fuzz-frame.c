@@ -12,17 +12,17 @@
  * errors only of the documented kinds, every byte either a frame or pending, and an
  * unpacked frame packs to bytes that unpack and pack to the same bytes again.
  *
- * Built with -DNSN_LIBFUZZER it is a libFuzzer target; otherwise main() replays the
- * files and directories given as arguments (the checked-in corpus, or a crash file). */
-#include <dirent.h>
+ * Built with -DNSN_LIBFUZZER it is a libFuzzer target; otherwise replay.c's main()
+ * replays the files and directories given as arguments (the checked-in corpus, or a
+ * crash file). */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "codec.h"
+#include "fuzz.h"
 
 /* Small, so that the fuzzer can reach it: exactly-max and max+1 are both nearby. */
 #define FUZZ_MAX (1u << 20)
@@ -35,8 +35,6 @@
 			abort();                                                                   \
 		}                                                                                  \
 	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Pack an unpacked frame, unpack that and pack it again: protobuf-c's canonical output
  * must be stable (a peer relaying frames must not change them on every hop). */
@@ -145,118 +143,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nsn_frame_reader_release(&r);
 	return 0;
 }
-
-#ifndef NSN_LIBFUZZER
-/* Run one file through the target, from an exact-size heap copy so that ASan catches
- * a read past its end. */
-static int replay_file(const char *path)
-{
-	FILE *fp = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	size_t len = 0, cap = 0, n;
-
-	if (!fp)
-		return -errno;
-	do {
-		if (cap - len < 4096) {
-			uint8_t *nb = realloc(buf, cap + 65536);
-
-			if (!nb) {
-				free(buf);
-				fclose(fp);
-				return -ENOMEM;
-			}
-			buf = nb;
-			cap += 65536;
-		}
-		n = fread(buf + len, 1, cap - len, fp);
-		len += n;
-	} while (n > 0);
-	if (ferror(fp)) {
-		free(buf);
-		fclose(fp);
-		return -EIO;
-	}
-	fclose(fp);
-
-	{
-		uint8_t *exact = malloc(len ? len : 1);
-
-		if (!exact) {
-			free(buf);
-			return -ENOMEM;
-		}
-		memcpy(exact, buf, len);
-		free(buf);
-		LLVMFuzzerTestOneInput(exact, len);
-		free(exact);
-	}
-	return 0;
-}
-
-static int visible(const struct dirent *d)
-{
-	return d->d_name[0] != '.';
-}
-
-static int replay_one(const char *path, size_t *ran)
-{
-	int e = replay_file(path);
-
-	if (e < 0) {
-		fprintf(stderr, "fuzz-frame: %s: %s\n", path, strerror(-e));
-		return e;
-	}
-	(*ran)++;
-	return 0;
-}
-
-/* A file, or every regular file of a directory (sorted: a failure names the same file
- * on every machine). Counts the inputs run in *ran; reports its own errors. */
-static int replay_path(const char *path, size_t *ran)
-{
-	struct dirent **ents = NULL;
-	struct stat st;
-	int n = 0, e = 0;
-
-	if (stat(path, &st) < 0 ||
-	    (S_ISDIR(st.st_mode) && (n = scandir(path, &ents, visible, alphasort)) < 0)) {
-		e = -errno;
-		fprintf(stderr, "fuzz-frame: %s: %s\n", path, strerror(errno));
-		return e;
-	}
-	if (!S_ISDIR(st.st_mode))
-		return replay_one(path, ran);
-	for (int i = 0; i < n; i++) {
-		char sub[4096];
-
-		if (e == 0) {
-			snprintf(sub, sizeof(sub), "%s/%s", path, ents[i]->d_name);
-			if (stat(sub, &st) == 0 && S_ISREG(st.st_mode))
-				e = replay_one(sub, ran);
-		}
-		free(ents[i]);
-	}
-	free(ents);
-	return e;
-}
-
-int main(int argc, char **argv)
-{
-	size_t ran = 0;
-
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s FILE|DIR...\n", argv[0]);
-		return 2;
-	}
-	for (int i = 1; i < argc; i++)
-		if (replay_path(argv[i], &ran) < 0)
-			return 1;
-	printf("fuzz-frame: %zu inputs replayed\n", ran);
-	if (ran == 0) {
-		fprintf(stderr, "fuzz-frame: no inputs found\n");
-		return 1;
-	}
-	return 0;
-}
-#endif

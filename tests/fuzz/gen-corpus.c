@@ -5,6 +5,11 @@
  *
  *   fuzz-gen-corpus tests/fuzz/corpus/frame
  *
+ * With --store, the seeds of fuzz-store instead (store-seeds.c): agent sessions whose
+ * frames the store accepts, resyncs, churn, and the frames it must refuse.
+ *
+ *   fuzz-gen-corpus --store tests/fuzz/corpus/store
+ *
  * Deterministic: running it again rewrites the same bytes. */
 #include <errno.h>
 #include <stdint.h>
@@ -13,6 +18,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "gen-corpus.h"
 
 #define FUZZ_MAX (1u << 20) /* as in fuzz-frame.c */
 
@@ -253,8 +259,10 @@ int main(int argc, char **argv)
 	const char *dir;
 	int r = 0;
 
+	if (argc == 3 && strcmp(argv[1], "--store") == 0)
+		return store_seeds(argv[2]) < 0 ? 1 : 0;
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s DIR\n", argv[0]);
+		fprintf(stderr, "usage: %s DIR | --store DIR\n", argv[0]);
 		return 2;
 	}
 	dir = argv[1];
