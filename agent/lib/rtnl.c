@@ -162,15 +162,13 @@ static const char *arena_str(struct dump *d, const char *s)
 	return s ? nsn__arena_strndup(d->arena, s, strlen(s)) : NULL;
 }
 
+/* Not cached: the dump workers call this concurrently, and sysconf(_SC_CLK_TCK) only
+ * reads the value glibc took from the auxiliary vector at start-up. */
 static int32_t user_hz(void)
 {
-	static int32_t hz;
+	long v = sysconf(_SC_CLK_TCK);
 
-	if (!hz) {
-		long v = sysconf(_SC_CLK_TCK);
-		hz = v > 0 ? (int32_t)v : 100;
-	}
-	return hz;
+	return v > 0 ? (int32_t)v : 100;
 }
 
 static int on_route(struct dump *d, struct nl_object *obj, struct nlmsghdr *nlh)
