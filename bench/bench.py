@@ -249,7 +249,7 @@ def record_cluster_node(agent, ns, socks, interval, scans, churn, out):
 
 def start_collector(collector, log_path):
     log = open(log_path, "w+")
-    p = subprocess.Popen([collector, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"],
+    p = subprocess.Popen([collector, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--plaintext"],
                          stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 10
     ports = {}

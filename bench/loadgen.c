@@ -905,6 +905,10 @@ static int spec_prepare(struct lg *lg, struct query_spec *s)
 			push_word(&s->cli_argv, &n_cli, "--collector", 11) < 0 ||
 			push_word(&s->cli_argv, &n_cli, lg->connect, strlen(lg->connect)) < 0))
 		return -ENOMEM;
+	/* The simulated agents speak plaintext: so does the CLI, and says so (TCP only). */
+	if (lg->cli && strncmp(lg->connect, "unix:", 5) != 0 &&
+	    push_word(&s->cli_argv, &n_cli, "--plaintext", 11) < 0)
+		return -ENOMEM;
 	for (const char *p = t; *p;) {
 		size_t l;
 

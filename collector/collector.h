@@ -16,6 +16,7 @@
 
 #include "codec.h"
 #include "store.h"
+#include "tls.h"
 
 /* Why a connection or a frame was refused: the `reason` label of
  * nsnet_collector_frames_rejected_total and of the log line. */
@@ -31,6 +32,9 @@ enum reject_reason {
 	REJECT_TIMEOUT,   /* no hello in time, or an idle agent */
 	REJECT_QUERY,     /* a query that does not parse (answered with an Error; the
 	                   * connection stays) */
+	REJECT_TLS,       /* the TLS handshake failed (no, an untrusted or an expired client
+	                   * certificate; a plaintext peer on a TLS listener, or a TLS one
+	                   * on a plaintext listener), or a TLS record did not decrypt */
 	REJECT_MAX
 };
 extern const char *const reject_reason_names[REJECT_MAX];
@@ -43,6 +47,11 @@ struct coll_opts {
 	const char *http;          /* --http HOST:PORT, or NULL */
 	char http_host[256];
 	int http_port;
+	bool plaintext;            /* --plaintext: TCP without TLS was asked for */
+	struct nsn_tls_files tls;  /* --tls-cert, --tls-key, --tls-ca */
+	/* --tls-agent-any-node: a client certificate of this identity may send a Hello
+	 * for any node (a DaemonSet sharing one certificate); NULL: only its own. */
+	const char *tls_agent_any_node;
 	const char *token_file;
 	char *token;               /* the file's contents, trailing newline stripped */
 	size_t token_len;
@@ -67,6 +76,11 @@ struct conn {
 	struct conn *prev, *next;   /* the collector's list */
 	enum conn_role role;
 	char peer[80];              /* address:port or "unix" */
+	struct nsn_tls *tls;        /* with --tls-*: the session; frames are its plaintext */
+	char identity[160];         /* once the handshake is done: the client certificate's
+	                             * identity, as a log value (nsn_log_q) */
+	uint64_t tls_bytes;         /* ciphertext received */
+	bool plain_peer;            /* a plaintext client on the TLS listener */
 	struct nsn_frame_reader rd;
 	uint64_t next_seq;          /* of the peer's frames: 1, 2, 3, ... */
 	uint64_t acked;             /* the last Ack sent */
@@ -104,6 +118,7 @@ struct collector {
 		uv_tcp_t tcp;
 		uv_pipe_t pipe;
 	} listener;
+	struct nsn_tls_ctx *tls_ctx; /* --tls-*, or NULL: --listen is plaintext */
 	struct conn *conns;          /* every open connection */
 	unsigned n_conns, n_agents, n_queries;
 

@@ -22,6 +22,14 @@ static const char usage_text[] =
 	"                           unix:PATH; port 0 picks one and logs it)\n"
 	"      --http HOST:PORT     serve /metrics (Prometheus), /healthz and /query there\n"
 	"      --token-file FILE    agents and queries must present this token\n"
+	"      --tls-cert FILE      the collector's certificate (PEM) for mutual TLS on\n"
+	"                           HOST:PORT: its SANs must name what clients dial\n"
+	"      --tls-key FILE       its private key (PEM)\n"
+	"      --tls-ca FILE        the CA every client certificate must chain to (PEM);\n"
+	"                           an agent's certificate names its node (DNS SAN, else CN)\n"
+	"      --tls-agent-any-node ID  a client certificate of identity ID may send for any\n"
+	"                           node (one certificate shared by a DaemonSet: weaker)\n"
+	"      --plaintext          accept agents and queries on HOST:PORT unencrypted\n"
 	"      --stale-after SECS   a node whose agent sent nothing for this long is stale\n"
 	"                           (default: 3 of its agent's scan intervals)\n"
 	"      --forget-after SECS  a node whose agent sent nothing for this long is\n"
@@ -97,7 +105,8 @@ static int parse_uint(const char *flag, const char *s, unsigned long lo, unsigne
 	return 0;
 }
 
-enum { OPT_HTTP = 256, OPT_TOKEN, OPT_STALE, OPT_FORGET, OPT_MAX_FRAME, OPT_MAX_CONNS, OPT_LOG };
+enum { OPT_HTTP = 256, OPT_TOKEN, OPT_STALE, OPT_FORGET, OPT_MAX_FRAME, OPT_MAX_CONNS, OPT_LOG, OPT_PLAINTEXT,
+       OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_ANY };
 
 static int parse_opts(int argc, char **argv, struct coll_opts *o)
 {
@@ -110,6 +119,11 @@ static int parse_opts(int argc, char **argv, struct coll_opts *o)
 		{"max-frame", required_argument, NULL, OPT_MAX_FRAME},
 		{"max-connections", required_argument, NULL, OPT_MAX_CONNS},
 		{"log-level", required_argument, NULL, OPT_LOG},
+		{"plaintext", no_argument, NULL, OPT_PLAINTEXT},
+		{"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+		{"tls-key", required_argument, NULL, OPT_TLS_KEY},
+		{"tls-ca", required_argument, NULL, OPT_TLS_CA},
+		{"tls-agent-any-node", required_argument, NULL, OPT_TLS_ANY},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -128,6 +142,15 @@ static int parse_opts(int argc, char **argv, struct coll_opts *o)
 		case 'l': o->listen = optarg; break;
 		case OPT_HTTP: o->http = optarg; break;
 		case OPT_TOKEN: o->token_file = optarg; break;
+		case OPT_PLAINTEXT: o->plaintext = true; break;
+		case OPT_TLS_CERT: o->tls.cert = optarg; break;
+		case OPT_TLS_KEY: o->tls.key = optarg; break;
+		case OPT_TLS_CA: o->tls.ca = optarg; break;
+		case OPT_TLS_ANY:
+			if (!*optarg)
+				return fail_usage("--tls-agent-any-node: empty identity");
+			o->tls_agent_any_node = optarg;
+			break;
 		case OPT_STALE:
 			if ((r = parse_secs("--stale-after", optarg, &o->stale_after_s)))
 				return r;
@@ -190,6 +213,14 @@ static int parse_opts(int argc, char **argv, struct coll_opts *o)
 			return 2;
 		}
 	}
+	/* Last, so that what is wrong with the other flags is said first. */
+	{
+		if (nsn_tls_flags_check(&o->tls, o->plaintext, "--listen", o->listen, o->listen_unix,
+					"accept agents and queries unencrypted", err, sizeof(err)) < 0)
+			return fail_usage("%s", err);
+	}
+	if (o->tls_agent_any_node && !o->tls.cert)
+		return fail_usage("--tls-agent-any-node needs --tls-cert/--tls-key/--tls-ca");
 	return 0;
 }
 
@@ -246,8 +277,19 @@ int main(int argc, char **argv)
 	int r;
 
 	r = parse_opts(argc, argv, &c.o);
-	if (r)
+	if (r) {
+		free(c.o.token);
 		return r == 1 ? 0 : r;
+	}
+	if (c.o.tls.cert) {
+		char err[600];
+
+		if (nsn_tls_ctx_new(NSN_TLS_SERVER, &c.o.tls, &c.tls_ctx, err, sizeof(err)) < 0) {
+			fprintf(stderr, "nsnet-collector: %s\n", err);
+			free(c.o.token);
+			return 2;
+		}
+	}
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(c.version, sizeof(c.version), "%s", NSN_VERSION);
 	raise_nofile(c.o.max_conns);
@@ -255,6 +297,8 @@ int main(int argc, char **argv)
 	c.store = nsn_store_new();
 	if (!c.store) {
 		fprintf(stderr, "nsnet-collector: %s\n", strerror(ENOMEM));
+		nsn_tls_ctx_free(c.tls_ctx);
+		free(c.o.token);
 		return 1;
 	}
 	/* Signals first: whoever reads "event=listening" may signal us at once. */
@@ -276,8 +320,9 @@ int main(int argc, char **argv)
 		server_stop(&c);
 		goto out;
 	}
-	nsn_log(NSN_LOG_INFO, "event=started version=%s max_frame=%u auth=%s stale_after=%s forget_after=%g",
-		c.version, c.o.max_frame, c.o.token ? "token" : "none",
+	nsn_log(NSN_LOG_INFO, "event=started version=%s max_frame=%u auth=%s%s%s stale_after=%s forget_after=%g",
+		c.version, c.o.max_frame, c.tls_ctx ? "tls" : "", c.tls_ctx && c.o.token ? "+" : "",
+		c.o.token ? "token" : c.tls_ctx ? "" : "none",
 		c.o.stale_after_s > 0 ? "fixed" : "3_intervals", c.o.forget_after_s);
 	uv_run(c.loop, UV_RUN_DEFAULT);
 	r = 0;
@@ -291,6 +336,7 @@ out:
 	}
 	free(c.nodes);
 	nsn_store_free(c.store);
+	nsn_tls_ctx_free(c.tls_ctx);
 	free(c.o.token);
 	if (r == 0)
 		nsn_log(NSN_LOG_INFO, "event=stopped");

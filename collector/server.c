@@ -10,7 +10,13 @@
  *
  * Memory per connection is the struct and the frame reader's partial frame (at most
  * --max-frame plus one read); reads land in one buffer shared by all connections (the
- * loop has one thread). */
+ * loop has one thread).
+ *
+ * With --tls-* every connection is a TLS session (tls.c, memory BIOs): what is read
+ * goes into it, what it decrypts into the frame reader, and every write is encrypted
+ * (queue_write()). The client must present a certificate of --tls-ca; an agent's
+ * identity is its certificate's (checked against its Hello's node). A failed
+ * handshake sends OpenSSL's alert, closes, and is counted as reason "tls". */
 #include <errno.h>
 #include <malloc.h>
 #include <netdb.h>
@@ -30,6 +36,7 @@ const char *const reject_reason_names[REJECT_MAX] = {
 	[REJECT_STORE] = "store",	    [REJECT_AUTH] = "auth",
 	[REJECT_VERSION] = "version",	    [REJECT_HELLO] = "hello",
 	[REJECT_TIMEOUT] = "timeout",	    [REJECT_QUERY] = "query",
+	[REJECT_TLS] = "tls",
 };
 
 #define HELLO_TIMEOUT_MS 10000
@@ -47,6 +54,7 @@ struct wreq {
 };
 
 static uint8_t read_buf[1 << 16];
+static uint8_t plain_buf[1 << 16]; /* what TLS decrypted from read_buf */
 
 static const char *role_name(enum conn_role r)
 {
@@ -59,6 +67,7 @@ static void on_closed(uv_handle_t *h)
 
 	nsn_frame_reader_release(&k->rd);
 	query_free(k->q);
+	nsn_tls_free(k->tls);
 	free(k);
 }
 
@@ -109,7 +118,8 @@ static void on_write(uv_write_t *req, int status)
 		query_continue(k);
 }
 
-static int queue_write(struct conn *k, uint8_t *buf, size_t len, bool close_after)
+/* Queue @p buf (taken over) as it is. */
+static int queue_raw(struct conn *k, uint8_t *buf, size_t len, bool close_after)
 {
 	struct wreq *w;
 	uv_buf_t b;
@@ -137,6 +147,44 @@ static int queue_write(struct conn *k, uint8_t *buf, size_t len, bool close_afte
 	}
 	k->queued += len;
 	return 0;
+}
+
+/* Queue what the TLS session has for the peer: handshake messages, records, an alert. */
+static int flush_tls(struct conn *k, bool close_after)
+{
+	uint8_t *buf;
+	size_t len;
+	int r = nsn_tls_take_output(k->tls, &buf, &len);
+
+	if (r < 0)
+		return r;
+	if (!len)
+		return close_after ? -ENODATA : 0;
+	return queue_raw(k, buf, len, close_after);
+}
+
+/* Queue @p buf (taken over): encrypted first on a TLS connection. */
+static int queue_write(struct conn *k, uint8_t *buf, size_t len, bool close_after)
+{
+	int r = 0;
+
+	if (!k->tls)
+		return queue_raw(k, buf, len, close_after);
+	/* Nothing is ours to say before the handshake is done (the Hello comes after). */
+	if (k->closing || !nsn_tls_established(k->tls)) {
+		free(buf);
+		return -ENOTCONN;
+	}
+	/* 64 KiB at a time: a query's 1 MiB chunk is never held twice over. */
+	for (size_t off = 0; off < len && r >= 0; off += NSN_TLS_CHUNK) {
+		size_t n = len - off < NSN_TLS_CHUNK ? len - off : NSN_TLS_CHUNK;
+
+		r = nsn_tls_write(k->tls, buf + off, n);
+		if (r >= 0)
+			r = flush_tls(k, close_after && off + n == len);
+	}
+	free(buf);
+	return r;
 }
 
 int conn_send(struct conn *k, uint8_t *buf, size_t len)
@@ -179,6 +227,23 @@ void conn_close(struct conn *k, enum reject_reason why, const char *fmt, ...)
 	} else {
 		nsn_log(NSN_LOG_INFO, "event=conn_closed peer=%s role=%s node=%s why=%s", k->peer,
 			role_name(k->role), k->node ? k->node->qname : "-", nsn_log_q(msg, q, sizeof(q)));
+	}
+	if (why == REJECT_TLS && k->plain_peer) {
+		/* No session, and none to be: the Error below goes in the clear. */
+		nsn_tls_free(k->tls);
+		k->tls = NULL;
+	} else if (why == REJECT_TLS) {
+		/* No frame can reach a peer without a session: OpenSSL's alert says why. */
+		if (k->reading) {
+			uv_read_stop((uv_stream_t *)&k->h);
+			k->reading = false;
+		}
+		if (k->tls && flush_tls(k, true) == 0) {
+			k->rejected = true;
+			return;
+		}
+		conn_drop(k);
+		return;
 	}
 	/* Tell the peer why, unless it is the one not reading (then there is no point). */
 	if (why < REJECT_MAX && k->queued < 65536) {
@@ -280,6 +345,17 @@ static int send_welcome(struct conn *k)
 	return send_frame(k, &f, false);
 }
 
+/* Whether a client certificate of @p identity may send a Hello for @p node: its own
+ * node, or any with --tls-agent-any-node naming it. */
+static bool identity_may_speak_for(const struct collector *c, const char *identity, const char *node)
+{
+	if (!identity[0])
+		return false;
+	if (c->o.tls_agent_any_node && strcmp(identity, c->o.tls_agent_any_node) == 0)
+		return true;
+	return node && strcmp(identity, node) == 0;
+}
+
 /* Returns false when the connection was closed. */
 static bool on_hello(struct conn *k, const NsnFrame *f)
 {
@@ -308,7 +384,21 @@ static bool on_hello(struct conn *k, const NsnFrame *f)
 	if (h->role == NSNET__V1__HELLO__ROLE__QUERY) {
 		k->role = ROLE_QUERY;
 		c->n_queries++;
+		if (k->tls)
+			nsn_log(NSN_LOG_INFO, "event=query_client peer=%s identity=%s", k->peer, k->identity);
 	} else if (h->role == NSNET__V1__HELLO__ROLE__AGENT) {
+		if (k->tls && !identity_may_speak_for(c, nsn_tls_peer_identity(k->tls), h->node)) {
+			char qn[160];
+
+			/* Logged here, every time: a certificate speaking for another node is
+			 * a misconfiguration or an attack, never a typo in a token. */
+			c->st.auth_failures++;
+			nsn_log(NSN_LOG_WARN, "event=identity_mismatch peer=%s identity=%s node=%s", k->peer,
+				k->identity, nsn_log_q(h->node ? h->node : "", qn, sizeof(qn)));
+			conn_close(k, REJECT_AUTH, "the client certificate is for %s, not for node %s",
+				   nsn_tls_peer_identity(k->tls), h->node ? h->node : "");
+			return false;
+		}
 		r = nsn_store_hello(c->store, h, &k->snode, &err);
 		if (r == -EPROTO) {
 			conn_close(k, REJECT_HELLO, "%s", err.msg);
@@ -333,8 +423,9 @@ static bool on_hello(struct conn *k, const NsnFrame *f)
 		n->stale = false;
 		c->st.sessions++;
 		char qv[96];
-		nsn_log(NSN_LOG_INFO, "event=agent_hello node=%s peer=%s agent_version=%s session=%llx interval_ms=%u",
-			n->qname, k->peer,
+		nsn_log(NSN_LOG_INFO,
+			"event=agent_hello node=%s peer=%s identity=%s agent_version=%s session=%llx interval_ms=%u",
+			n->qname, k->peer, k->tls ? k->identity : "-",
 			h->agent_version && *h->agent_version ? nsn_log_q(h->agent_version, qv, sizeof(qv)) : "-",
 			(unsigned long long)h->session, h->interval_ms);
 	} else {
@@ -468,13 +559,99 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init((char *)read_buf, sizeof(read_buf));
 }
 
+/* Plaintext from the peer: frames. False when the connection was closed. */
+static bool take_bytes(struct conn *k, const uint8_t *data, size_t n)
+{
+	struct collector *c = k->c;
+	const uint8_t *frame;
+	size_t len;
+	int r;
+
+	/* A TLS ClientHello where a frame's length should be: say so rather than "oversize". */
+	if (!k->tls && k->rd.bytes == 0 && n >= 2 && data[0] == 0x16 && data[1] == 0x03) {
+		conn_close(k, REJECT_TLS, "a TLS handshake on a plaintext listener (the collector runs without "
+					  "--tls-cert/--tls-key/--tls-ca)");
+		return false;
+	}
+	c->st.bytes += (uint64_t)n;
+	r = nsn_frame_reader_feed(&k->rd, data, n);
+	while (r >= 0 && (r = nsn_frame_reader_next(&k->rd, &frame, &len)) > 0)
+		if (!on_frame(k, frame, len))
+			return false;
+	if (r == -EMSGSIZE) {
+		conn_close(k, REJECT_OVERSIZE, "frame %llu: length %u over the %u byte maximum",
+			   (unsigned long long)(k->next_seq ? k->next_seq : 1), nsn_frame_get_header(k->rd.buf + k->rd.off),
+			   c->o.max_frame);
+		return false;
+	}
+	if (r < 0) {
+		conn_close(k, REJECT_MAX, "%s", strerror(-r));
+		return false;
+	}
+	return true;
+}
+
+static void tls_established(struct conn *k)
+{
+	char desc[128];
+
+	nsn_log_q(nsn_tls_peer_identity(k->tls), k->identity, sizeof(k->identity));
+	if (!k->identity[0])
+		snprintf(k->identity, sizeof(k->identity), "\"\"");
+	nsn_log(NSN_LOG_DEBUG, "event=tls_established peer=%s identity=%s tls=%s", k->peer, k->identity,
+		nsn_tls_describe(k->tls, desc, sizeof(desc)));
+}
+
+/* Ciphertext from the peer: through the session, then frames. False when closed. */
+static bool take_tls(struct conn *k, const uint8_t *data, size_t n)
+{
+	bool was = nsn_tls_established(k->tls);
+	ssize_t m;
+	int r;
+
+	/* Not a handshake record first: a plaintext client (OpenSSL would close without
+	 * an alert, saying "wrong version number"). If it is one of ours, it reads this
+	 * Error frame, in the clear since it speaks nothing else, and says why. */
+	if (k->tls_bytes == 0 && n >= 1 && data[0] != 0x16) {
+		k->plain_peer = true;
+		conn_close(k, REJECT_TLS, "this collector requires TLS: a plaintext client on a TLS listener "
+					  "(give it --tls-cert/--tls-key/--tls-ca)");
+		return false;
+	}
+	k->tls_bytes += n;
+	r = nsn_tls_feed(k->tls, data, n);
+	if (r < 0) {
+		conn_close(k, REJECT_MAX, "TLS: %s", strerror(-r));
+		return false;
+	}
+	while ((m = nsn_tls_read(k->tls, plain_buf, sizeof(plain_buf))) >= 0) {
+		if (!was && nsn_tls_established(k->tls)) {
+			was = true;
+			tls_established(k);
+		}
+		if (m == 0)
+			break;
+		if (!take_bytes(k, plain_buf, (size_t)m))
+			return false;
+	}
+	if (m == -EPROTO) {
+		conn_close(k, REJECT_TLS, "%s", nsn_tls_error(k->tls));
+		return false;
+	}
+	if (m == -EPIPE) {
+		conn_close(k, REJECT_MAX, "closed by peer (TLS close_notify)");
+		return false;
+	}
+	if (m < 0 || (r = flush_tls(k, false)) < 0) {
+		conn_close(k, REJECT_MAX, "TLS: %s", strerror(m < 0 ? (int)-m : -r));
+		return false;
+	}
+	return true;
+}
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	struct conn *k = s->data;
-	struct collector *c = k->c;
-	const uint8_t *data;
-	size_t len;
-	int r;
 
 	(void)buf;
 	if (n == 0 || k->closing || k->rejected)
@@ -482,7 +659,9 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	if (n < 0) {
 		size_t left = nsn_frame_reader_pending(&k->rd);
 
-		if (n == UV_EOF && left == 0)
+		if (n == UV_EOF && k->tls && k->tls_bytes && !nsn_tls_established(k->tls))
+			conn_close(k, REJECT_TLS, "closed by peer during the TLS handshake");
+		else if (n == UV_EOF && left == 0)
 			conn_close(k, REJECT_MAX, "closed by peer");
 		else if (n == UV_EOF)
 			conn_close(k, REJECT_DECODE, "closed by peer inside a frame (%zu bytes of it)", left);
@@ -490,21 +669,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 			conn_close(k, REJECT_MAX, "read: %s", uv_strerror((int)n));
 		return;
 	}
-	c->st.bytes += (uint64_t)n;
-	r = nsn_frame_reader_feed(&k->rd, read_buf, (size_t)n);
-	while (r >= 0 && (r = nsn_frame_reader_next(&k->rd, &data, &len)) > 0)
-		if (!on_frame(k, data, len))
-			return;
-	if (r == -EMSGSIZE) {
-		conn_close(k, REJECT_OVERSIZE, "frame %llu: length %u over the %u byte maximum",
-			   (unsigned long long)(k->next_seq ? k->next_seq : 1), nsn_frame_get_header(k->rd.buf + k->rd.off),
-			   c->o.max_frame);
+	if (!(k->tls ? take_tls(k, read_buf, (size_t)n) : take_bytes(k, read_buf, (size_t)n)))
 		return;
-	}
-	if (r < 0) {
-		conn_close(k, REJECT_MAX, "%s", strerror(-r));
-		return;
-	}
 	send_ack(k);
 }
 
@@ -565,6 +731,11 @@ static void on_connection(uv_stream_t *server, int status)
 	if (!c->o.listen_unix) {
 		uv_tcp_nodelay(&k->h.tcp, 1);
 		uv_tcp_keepalive(&k->h.tcp, 1, 60);
+	}
+	if (c->tls_ctx && nsn_tls_new(c->tls_ctx, NULL, &k->tls) < 0) {
+		nsn_log(NSN_LOG_WARN, "event=conn_closed peer=%s why=\"TLS: out of memory\"", k->peer);
+		conn_drop(k);
+		return;
 	}
 	if (uv_read_start((uv_stream_t *)&k->h, alloc_cb, on_read) < 0) {
 		conn_drop(k);

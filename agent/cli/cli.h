@@ -44,8 +44,12 @@ struct cli_opts {
 	char **query_nodes; /* --node NAME[,NAME...] (owned), only with --collector or remote */
 	size_t n_query_nodes;
 	const char *token_file; /* --token-file FILE, only with --collector */
+	bool plaintext;         /* --plaintext: TCP to the collector without TLS was asked for */
+	/* --tls-cert, --tls-key, --tls-ca, --tls-server-name: mutual TLS to the collector */
+	const char *tls_cert, *tls_key, *tls_ca, *tls_server_name;
 	/* With --collector, the words of argv after argv[0] in the order typed, without
-	 * --collector, --node, --token-file and their values: Query.args (the array is
+	 * --collector, --node, --token-file, --plaintext, --tls-* and their values:
+	 * Query.args (the array is
 	 * owned, the words are argv's). */
 	const char **query_args;
 	size_t n_query_args;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "tls.h"  /* agent/daemon: the TLS flags' rules the daemons share */
 #include "util.h" /* agent/daemon: the address syntax the daemons share */
 
 enum {
@@ -31,6 +32,11 @@ enum {
 	OPT_COLLECTOR,
 	OPT_NODE,
 	OPT_TOKEN_FILE,
+	OPT_PLAINTEXT,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_TLS_CA,
+	OPT_TLS_NAME,
 };
 
 static const struct option longopts[] = {
@@ -71,6 +77,11 @@ static const struct option longopts[] = {
 	{"collector", required_argument, NULL, OPT_COLLECTOR},
 	{"node", required_argument, NULL, OPT_NODE},
 	{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+	{"plaintext", no_argument, NULL, OPT_PLAINTEXT},
+	{"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+	{"tls-key", required_argument, NULL, OPT_TLS_KEY},
+	{"tls-ca", required_argument, NULL, OPT_TLS_CA},
+	{"tls-server-name", required_argument, NULL, OPT_TLS_NAME},
 	{0},
 };
 
@@ -91,6 +102,11 @@ static void usage(FILE *f)
 	      "                         or unix:PATH); -N NAME|INODE picks a namespace of each\n"
 	      "      --node NAME[,NAME...]  with --collector: only these nodes (repeatable)\n"
 	      "      --token-file FILE  with --collector: the token the collector expects\n"
+	      "      --tls-cert FILE --tls-key FILE --tls-ca FILE  with --collector HOST:PORT:\n"
+	      "                         mutual TLS (a client certificate and its key, and the\n"
+	      "                         CA the collector's certificate must chain to; it must\n"
+	      "                         name HOST, or --tls-server-name NAME)\n"
+	      "      --plaintext        with --collector HOST:PORT: talk to it unencrypted\n"
 	      "Sockets:\n"
 	      "  -t, --tcp  -u, --udp  -w, --raw  -x, --unix   (default: all of them)\n"
 	      "  -4, --ipv4  -6, --ipv6\n"
@@ -336,6 +352,11 @@ static int parse(int argc, char **argv, struct cli_opts *o, struct consumed *use
 		case OPT_COLLECTOR:
 		case OPT_NODE:
 		case OPT_TOKEN_FILE:
+		case OPT_PLAINTEXT:
+		case OPT_TLS_CERT:
+		case OPT_TLS_KEY:
+		case OPT_TLS_CA:
+		case OPT_TLS_NAME:
 			if (consume(used, argc, argv) < 0)
 				return bad(o, "%s", strerror(ENOMEM));
 			if (c == OPT_COLLECTOR) {
@@ -343,6 +364,16 @@ static int parse(int argc, char **argv, struct cli_opts *o, struct consumed *use
 				r = parse_addr(o, optarg, &o->collector_addr);
 			} else if (c == OPT_NODE) {
 				r = add_nodes(o, optarg);
+			} else if (c == OPT_PLAINTEXT) {
+				o->plaintext = true;
+				r = 0;
+			} else if (c != OPT_TOKEN_FILE) {
+				const char **v = c == OPT_TLS_CERT ? &o->tls_cert
+						 : c == OPT_TLS_KEY ? &o->tls_key
+						 : c == OPT_TLS_CA  ? &o->tls_ca
+								    : &o->tls_server_name;
+				*v = optarg;
+				r = optarg[0] ? 0 : bad(o, "%s needs a value", argv[optind - 1]);
 			} else {
 				o->token_file = optarg;
 				r = optarg[0] ? 0 : bad(o, "%s", "--token-file needs a file name");
@@ -422,6 +453,10 @@ static int parse(int argc, char **argv, struct cli_opts *o, struct consumed *use
 		return bad(o, "%s", "--node picks nodes of a collector: it needs --collector");
 	if (!o->collector && o->token_file)
 		return bad(o, "%s", "--token-file is for a collector: it needs --collector");
+	if (!o->collector && o->plaintext)
+		return bad(o, "%s", "--plaintext is for a collector: it needs --collector");
+	if (!o->collector && (o->tls_cert || o->tls_key || o->tls_ca || o->tls_server_name))
+		return bad(o, "%s", "--tls-cert/--tls-key/--tls-ca are for a collector: they need --collector");
 	o->node_column = o->remote;
 	r = containers_opts(o, want_containers);
 	if (r)
@@ -473,6 +508,17 @@ static int parse(int argc, char **argv, struct cli_opts *o, struct consumed *use
 		o->gather.flags |= NSN_GATHER_PROCS;
 	if (o->info)
 		o->gather.flags |= NSN_GATHER_INFO;
+	/* Last, so that what is wrong with the other arguments is said first. */
+	if (o->collector) {
+		struct nsn_tls_files f = {o->tls_cert, o->tls_key, o->tls_ca};
+		char err[600];
+
+		if (nsn_tls_flags_check(&f, o->plaintext, "--collector", o->collector, o->collector_addr.is_unix,
+					"send it unencrypted", err, sizeof(err)) < 0)
+			return bad(o, "%s", err);
+		if (o->tls_server_name && !o->tls_cert)
+			return bad(o, "%s", "--tls-server-name needs --tls-cert/--tls-key/--tls-ca");
+	}
 	return 0;
 }
 

@@ -8,7 +8,12 @@
  * poll() only to bound each wait (5 s to connect, 60 s without a byte moving). Every
  * failure is one line naming the collector and exit 1; an Error of code QUERY (the
  * collector could not use the arguments) is exit 2, as the same usage error is
- * locally. */
+ * locally.
+ *
+ * With --tls-*, the socket carries TLS through the daemons' engine (agent/daemon/tls.c:
+ * memory BIOs): ciphertext read is fed to it and frames are read from what it
+ * decrypts; frames are encrypted and the ciphertext sent. The collector's certificate
+ * must name the host dialled (or --tls-server-name). */
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -23,6 +28,7 @@
 
 #include "codec.h"
 #include "remote.h"
+#include "tls.h"  /* agent/daemon: mutual TLS as the agent speaks it */
 #include "util.h" /* agent/daemon: --token-file as the daemons read it */
 
 #define CONNECT_TIMEOUT_MS 5000
@@ -40,6 +46,8 @@ struct remote {
 	bool quiet_close;
 	char *token;
 	size_t token_len;
+	struct nsn_tls_ctx *tls_ctx; /* --tls-*, or NULL */
+	struct nsn_tls *tls;	     /* this connection's session */
 };
 
 /* The one line of a failure, on stderr; returns @p status. */
@@ -95,6 +103,21 @@ static int read_token(struct remote *x)
 		return 0;
 	if (nsn_token_read(x->o->token_file, &x->token, &x->token_len, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nsnetstat: --token-file %s: %s\n", x->o->token_file, err);
+		return 2;
+	}
+	return 0;
+}
+
+/* --tls-*: load the files. 0 or the exit status 2 (a bad argument). */
+static int tls_setup(struct remote *x)
+{
+	struct nsn_tls_files f = {x->o->tls_cert, x->o->tls_key, x->o->tls_ca};
+	char err[600];
+
+	if (!f.cert)
+		return 0;
+	if (nsn_tls_ctx_new(NSN_TLS_CLIENT, &f, &x->tls_ctx, err, sizeof(err)) < 0) {
+		fprintf(stderr, "nsnetstat: %s\n", err);
 		return 2;
 	}
 	return 0;
@@ -200,6 +223,56 @@ static int send_all(struct remote *x, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* Send what the TLS session has for the collector. 0, the exit status, or -EPIPE. */
+static int flush_tls(struct remote *x)
+{
+	uint8_t *buf;
+	size_t len;
+	int r = nsn_tls_take_output(x->tls, &buf, &len);
+
+	if (r < 0)
+		return fail(x, 1, "%s", strerror(-r));
+	r = len ? send_all(x, buf, len) : 0;
+	free(buf);
+	return r;
+}
+
+/* Ciphertext read: into the session, and what it decrypts into the frame reader.
+ * 0 (*ret_eof when the collector ended the session: as an end of file) or the exit
+ * status. */
+static int take_tls(struct remote *x, const uint8_t *data, size_t n, bool *ret_eof)
+{
+	uint8_t plain[1 << 14];
+	ssize_t k;
+	int r = nsn_tls_feed(x->tls, data, n);
+
+	while (r >= 0 && (k = nsn_tls_read(x->tls, plain, sizeof(plain))) != 0) {
+		if (k < 0) {
+			r = (int)k;
+			break;
+		}
+		r = nsn_frame_reader_feed(&x->rd, plain, (size_t)k);
+		if (r == -EMSGSIZE)
+			r = 0; /* read_frame() reports it */
+	}
+	*ret_eof = r == -EPIPE;
+	if (r == -EPIPE)
+		return 0;
+	if (r == -EPROTO) {
+		int q = x->quiet_close;
+
+		/* Our alert tells the collector why (its log line), if it still listens. */
+		x->quiet_close = true;
+		flush_tls(x);
+		x->quiet_close = q;
+		return fail(x, 1, "TLS: %s", nsn_tls_error(x->tls));
+	}
+	if (r < 0)
+		return fail(x, 1, "%s", strerror(-r));
+	/* Handshake replies, and the frames written before it completed. */
+	return flush_tls(x);
+}
+
 /* Number @p f and send it. 0, the exit status, or -EPIPE (quiet_close). */
 static int send_frame(struct remote *x, NsnFrame *f)
 {
@@ -214,6 +287,14 @@ static int send_frame(struct remote *x, NsnFrame *f)
 			    nsn_wire_body_name(f), x->max_out);
 	if (r < 0)
 		return fail(x, 1, "%s", strerror(-r));
+	if (x->tls) {
+		r = nsn_tls_write(x->tls, buf, len);
+		free(buf);
+		if (r < 0)
+			return fail(x, 1, "TLS: %s",
+				    r == -EPROTO ? nsn_tls_error(x->tls) : strerror(-r));
+		return flush_tls(x);
+	}
 	r = send_all(x, buf, len);
 	free(buf);
 	return r;
@@ -253,6 +334,21 @@ static int read_frame(struct remote *x, const char *when, NsnFrame **ret)
 		n = read(x->fd, buf, sizeof(buf));
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
+		if (n > 0 && x->tls) {
+			bool eof;
+
+			r = take_tls(x, buf, (size_t)n, &eof);
+			if (r)
+				return r;
+			if (!eof)
+				continue;
+			n = 0; /* close_notify: as the end of the stream */
+		}
+		if (n == 0 && x->tls && !nsn_tls_established(x->tls))
+			return fail(x, 1,
+				    "connection closed during the TLS handshake (is the collector "
+				    "listening "
+				    "without TLS?)");
 		if (x->quiet_close && ((n < 0 && errno == ECONNRESET) ||
 				       (n == 0 && !nsn_frame_reader_pending(&x->rd))))
 			return -EPIPE;
@@ -397,13 +493,32 @@ static int session(struct remote *x)
 	if (x->fd >= 0)
 		close(x->fd);
 	x->fd = -1;
+	nsn_tls_free(x->tls);
+	x->tls = NULL;
 	x->seq = 0;
 	x->max_out = NSN_FRAME_MAX_DEFAULT;
 	/* What we announce in the hello, and so accept. */
 	nsn_frame_reader_release(&x->rd);
 	nsn_frame_reader_init(&x->rd, NSN_FRAME_MAX_DEFAULT);
 	r = dial(x);
-	return r ? r : hello(x);
+	if (r)
+		return r;
+	if (x->tls_ctx) {
+		const char *name =
+		    x->o->tls_server_name ? x->o->tls_server_name : x->o->collector_addr.host;
+
+		r = nsn_tls_new(x->tls_ctx, name, &x->tls);
+		if (r < 0)
+			return fail(x, 1, "TLS: %s",
+				    r == -EINVAL ? "the collector's name is not usable"
+						 : strerror(-r));
+		if (nsn_tls_start(x->tls) < 0)
+			return fail(x, 1, "TLS: %s", nsn_tls_error(x->tls));
+		/* The ClientHello; the Hello frame follows once the handshake is done. */
+		if ((r = flush_tls(x)))
+			return r;
+	}
+	return hello(x);
 }
 
 int cli_remote(const struct cli_opts *o)
@@ -413,6 +528,8 @@ int cli_remote(const struct cli_opts *o)
 	int r;
 
 	r = read_token(&x);
+	if (r == 0)
+		r = tls_setup(&x);
 	if (r)
 		goto out;
 	r = session(&x);
@@ -451,6 +568,8 @@ int cli_remote(const struct cli_opts *o)
 out:
 	cli_resp_free(resp);
 	nsn_frame_reader_release(&x.rd);
+	nsn_tls_free(x.tls);
+	nsn_tls_ctx_free(x.tls_ctx);
 	if (x.fd >= 0)
 		close(x.fd);
 	free(x.token);

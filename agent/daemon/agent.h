@@ -15,6 +15,7 @@
 #include "codec.h"
 #include "convert.h"
 #include "sync.h"
+#include "tls.h"
 
 #define NSN_AGENT_WATCHES 3
 
@@ -25,6 +26,10 @@ struct agent_opts {
 	char port[8];
 	const char *node;
 	double interval_s;
+	bool plaintext;          /* --plaintext: TCP without TLS was asked for */
+	struct nsn_tls_files tls; /* --tls-cert, --tls-key, --tls-ca */
+	const char *tls_server_name; /* --tls-server-name: the collector's certificate names
+				      * this (default: the HOST of --collector) */
 	const char *token_file;
 	char *token;             /* the file's contents, trailing newline stripped */
 	size_t token_len;
@@ -99,6 +104,8 @@ struct agent {
 	uv_timer_t stall_timer;
 	unsigned attempt;
 	struct nsn_frame_reader reader;
+	struct nsn_tls_ctx *tls_ctx; /* the --tls-* files, or NULL: plaintext */
+	struct nsn_tls *tls;         /* this connection's session (with tls_ctx) */
 	uint64_t seq, acked, ack_progress_ms;
 	uint32_t peer_max_frame;
 	bool connected_once;

@@ -6,7 +6,11 @@
  * only turned into frames while less than max_buffer bytes are queued; otherwise it
  * waits as "pending" and a newer scan replaces it (counted), so a slow collector gets
  * the latest state of each namespace, never a backlog of history. What is queued is
- * at most max_buffer plus one scan's frames. */
+ * at most max_buffer plus one scan's frames.
+ *
+ * With --tls-*, the stream carries TLS (tls.c): what is read goes into the session,
+ * what it decrypts into the frame reader; frames are encrypted and the ciphertext is
+ * written. The Hello is written at once and leaves when the handshake completes. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +21,9 @@
 
 #define BACKOFF_BASE_MS 500
 #define BACKOFF_CAP_MS 30000
+/* The collector closes a connection without a Hello after 10 s: a Welcome not here
+ * within this long is not coming. */
+#define WELCOME_TIMEOUT_MS 15000
 
 struct wreq {
 	uv_write_t req;
@@ -55,34 +62,75 @@ static void on_write(uv_write_t *req, int status)
 		conn_try_send(a);
 }
 
-/* Pack and queue one frame; seq is assigned here. */
-static int send_frame(struct agent *a, NsnFrame *f)
+/* Queue @p buf (taken over) as it is. */
+static int write_raw(struct agent *a, uint8_t *buf, size_t len)
 {
-	struct wreq *w;
+	struct wreq *w = calloc(1, sizeof(*w));
 	uv_buf_t b;
 	int r;
 
-	f->seq = ++a->seq;
-	w = calloc(1, sizeof(*w));
-	if (!w)
+	if (!w) {
+		free(buf);
 		return -ENOMEM;
-	r = nsn_wire_pack(f, a->peer_max_frame ? a->peer_max_frame : a->o.max_frame, &w->buf, &w->len);
+	}
+	w->a = a;
+	w->buf = buf;
+	w->len = len;
+	b = uv_buf_init((char *)buf, (unsigned)len);
+	r = uv_write(&w->req, a->stream, &b, 1, on_write);
 	if (r < 0) {
+		free(buf);
 		free(w);
+	}
+	return r;
+}
+
+/* Write what the TLS session has for the collector (handshake messages, records). */
+static int flush_tls(struct agent *a)
+{
+	uint8_t *buf;
+	size_t len;
+	int r = nsn_tls_take_output(a->tls, &buf, &len);
+
+	return r < 0 ? r : len ? write_raw(a, buf, len) : 0;
+}
+
+/* Queue the bytes of a frame (taken over): encrypted first with TLS, 64 KiB at a
+ * time, so that a 16 MiB frame is never held as plaintext and ciphertext twice over. */
+static int write_bytes(struct agent *a, uint8_t *buf, size_t len)
+{
+	int r = 0;
+
+	if (!a->tls)
+		return write_raw(a, buf, len);
+	for (size_t off = 0; off < len && r >= 0; off += NSN_TLS_CHUNK) {
+		r = nsn_tls_write(a->tls, buf + off, len - off < NSN_TLS_CHUNK ? len - off : NSN_TLS_CHUNK);
+		if (r >= 0)
+			r = flush_tls(a);
+	}
+	free(buf);
+	return r;
+}
+
+/* Pack and queue one frame; seq is assigned here. */
+static int send_frame(struct agent *a, NsnFrame *f)
+{
+	uint8_t *buf;
+	size_t len;
+	int r;
+
+	f->seq = ++a->seq;
+	r = nsn_wire_pack(f, a->peer_max_frame ? a->peer_max_frame : a->o.max_frame, &buf, &len);
+	if (r < 0) {
 		if (r == -EMSGSIZE)
 			a->st.frames_oversized++;
 		return r;
 	}
-	w->a = a;
-	b = uv_buf_init((char *)w->buf, (unsigned)w->len);
-	r = uv_write(&w->req, a->stream, &b, 1, on_write);
-	if (r < 0) {
-		free(w->buf);
-		free(w);
+	r = write_bytes(a, buf, len);
+	if (r < 0)
 		return r;
-	}
 	a->st.frames_sent++;
-	a->st.bytes_sent += w->len;
+	a->st.bytes_sent += len;
 	return 0;
 }
 
@@ -233,9 +281,10 @@ static void on_close(uv_handle_t *h)
 		schedule_reconnect(a);
 }
 
-void conn_close(struct agent *a, const char *why)
+/* Close the connection with one line at @p level saying why. */
+static void close_at(struct agent *a, int level, const char *why)
 {
-	char q[256], q2[256];
+	char q[256], q2[512];
 
 	if (a->state == CONN_IDLE || a->state == CONN_CLOSING)
 		return;
@@ -244,19 +293,25 @@ void conn_close(struct agent *a, const char *why)
 		a->state = CONN_IDLE;
 		return;
 	}
-	nsn_log(a->state == CONN_READY ? NSN_LOG_WARN : NSN_LOG_INFO,
-		"event=disconnected collector=%s reason=%s sent_seq=%llu acked_seq=%llu queued=%zu",
+	nsn_log(level, "event=disconnected collector=%s reason=%s sent_seq=%llu acked_seq=%llu queued=%zu",
 		nsn_log_q(a->o.collector, q, sizeof(q)), nsn_log_q(why, q2, sizeof(q2)),
 		(unsigned long long)a->seq, (unsigned long long)a->acked, conn_queued(a));
 	a->state = CONN_CLOSING;
 	uv_timer_stop(&a->stall_timer);
 	nsn_frame_reader_release(&a->reader);
+	nsn_tls_free(a->tls);
+	a->tls = NULL;
 	/* Whatever was queued for this connection is dropped with it: the next
 	 * connection starts with a full resync, so nothing it described is lost. */
 	nsn_sync_reset(a->sync);
 	if (a->latest)
 		a->pending = true;
 	uv_close((uv_handle_t *)a->stream, on_close);
+}
+
+void conn_close(struct agent *a, const char *why)
+{
+	close_at(a, a->state == CONN_READY ? NSN_LOG_WARN : NSN_LOG_INFO, why);
 }
 
 static void on_reconnect_timer(uv_timer_t *t)
@@ -304,6 +359,10 @@ static void on_stall_timer(uv_timer_t *t)
 	 * path is dead without a reset. Reconnecting frees the queue and resyncs. */
 	if (a->state == CONN_READY && a->acked < a->seq && now_ms(a) - a->ack_progress_ms > limit)
 		conn_close(a, "no ack from collector");
+	/* A peer that accepts and never welcomes (a wedged collector, a proxy with nothing
+	 * behind it): as long as the collector gives a Hello before it gives up on us. */
+	else if (a->state == CONN_HELLO && now_ms(a) - a->ack_progress_ms > WELCOME_TIMEOUT_MS)
+		close_at(a, NSN_LOG_WARN, "no welcome from collector");
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -339,11 +398,21 @@ static void handle_frame(struct agent *a, const NsnFrame *f)
 		a->attempt = 0;
 		a->st.connects++;
 		a->ack_progress_ms = now_ms(a);
-		nsn_log(NSN_LOG_INFO, "event=connected collector=%s collector_version=%s max_frame=%u",
-			nsn_log_q(a->o.collector, q, sizeof(q)), f->welcome->collector_version, a->peer_max_frame);
+		char tls[128];
+
+		nsn_log(NSN_LOG_INFO, "event=connected collector=%s collector_version=%s max_frame=%u tls=%s",
+			nsn_log_q(a->o.collector, q, sizeof(q)), f->welcome->collector_version, a->peer_max_frame,
+			a->tls ? nsn_tls_describe(a->tls, tls, sizeof(tls)) : "off");
 		conn_try_send(a);
 		return;
 	case NSNET__V1__FRAME__BODY_ACK:
+		if (a->state != CONN_READY) {
+			a->st.protocol_errors++;
+			nsn_log(NSN_LOG_WARN, "event=protocol_error collector=%s error=\"ack before welcome\"",
+				nsn_log_q(a->o.collector, q, sizeof(q)));
+			conn_close(a, "ack before welcome");
+			return;
+		}
 		if (f->ack->seq > a->seq) {
 			a->st.protocol_errors++;
 			conn_close(a, "ack beyond what was sent");
@@ -369,32 +438,28 @@ static void handle_frame(struct agent *a, const NsnFrame *f)
 	}
 }
 
-static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+/* Plaintext from the collector: frames. False when the connection was closed. */
+static bool take_bytes(struct agent *a, const void *data, size_t n)
 {
-	struct agent *a = s->data;
-	const uint8_t *data;
+	const uint8_t *frame;
 	size_t len;
 	int r;
 
-	if (n == 0)
-		return;
-	if (n < 0) {
-		conn_close(a, n == UV_EOF ? "collector closed the connection" : uv_strerror((int)n));
-		return;
-	}
-	r = nsn_frame_reader_feed(&a->reader, buf->base, (size_t)n);
-	while (r >= 0 && a->state != CONN_CLOSING && (r = nsn_frame_reader_next(&a->reader, &data, &len)) > 0) {
+	r = nsn_frame_reader_feed(&a->reader, data, n);
+	while (r >= 0 && a->state != CONN_CLOSING && (r = nsn_frame_reader_next(&a->reader, &frame, &len)) > 0) {
 		NsnFrame *f;
 
 		if (len == 0)
 			continue; /* an empty frame is legal and means nothing (nsnet.proto) */
-		r = nsn_wire_unpack(data, len, a->o.max_frame, &f);
+		r = nsn_wire_unpack(frame, len, a->o.max_frame, &f);
 		if (r < 0)
 			break;
 		handle_frame(a, f);
 		nsn_wire_free(f);
 	}
-	if (r < 0 && a->state != CONN_CLOSING) {
+	if (a->state == CONN_CLOSING)
+		return false;
+	if (r < 0) {
 		char q[256];
 
 		a->st.protocol_errors++;
@@ -403,7 +468,85 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 			r == -EMSGSIZE ? "frame larger than max_frame" : r == -ENOMEM ? "out of memory" : "undecodable frame",
 			(unsigned long long)a->reader.bytes);
 		conn_close(a, "protocol error");
+		return false;
 	}
+	return true;
+}
+
+/* The alert OpenSSL wrote when the session failed, so that the collector logs why:
+ * best effort, now, since closing cancels what is queued. */
+static void send_alert(struct agent *a)
+{
+	uint8_t *buf;
+	size_t len;
+
+	if (nsn_tls_take_output(a->tls, &buf, &len) == 0 && len) {
+		uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+
+		uv_try_write(a->stream, &b, 1);
+	}
+	free(buf);
+}
+
+/* Ciphertext from the collector: through the session, then frames. */
+static void take_tls(struct agent *a, const void *data, size_t n)
+{
+	static uint8_t plain[65536]; /* the loop thread's only */
+	char why[700];
+	ssize_t k;
+	int r = nsn_tls_feed(a->tls, data, n);
+
+	while (r >= 0 && (k = nsn_tls_read(a->tls, plain, sizeof(plain))) != 0) {
+		if (k < 0) {
+			r = (int)k;
+			break;
+		}
+		if (!take_bytes(a, plain, (size_t)k))
+			return;
+	}
+	/* The handshake's replies, or what became sendable once it completed. */
+	if (r >= 0 && (r = flush_tls(a)) >= 0)
+		return;
+	if (r == -EPROTO)
+		send_alert(a);
+	if (r == -EPIPE) {
+		conn_close(a, "collector closed the TLS session");
+		return;
+	}
+	if (r == -EPROTO) {
+		snprintf(why, sizeof(why), "TLS: %s", nsn_tls_error(a->tls));
+		if (nsn_tls_established(a->tls) && a->state == CONN_READY)
+			a->st.protocol_errors++;
+		else
+			a->st.connect_failures++;
+	} else {
+		snprintf(why, sizeof(why), "TLS: %s", strerror(-r));
+	}
+	close_at(a, NSN_LOG_ERROR, why);
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct agent *a = s->data;
+
+	if (n == 0)
+		return;
+	if (n < 0) {
+		if (a->tls && !nsn_tls_established(a->tls)) {
+			a->st.connect_failures++;
+			close_at(a, NSN_LOG_ERROR,
+				 n == UV_EOF ? "collector closed the connection during the TLS handshake (is it "
+					       "listening without TLS?)"
+					     : uv_strerror((int)n));
+			return;
+		}
+		conn_close(a, n == UV_EOF ? "collector closed the connection" : uv_strerror((int)n));
+		return;
+	}
+	if (a->tls)
+		take_tls(a, buf->base, (size_t)n);
+	else
+		take_bytes(a, buf->base, (size_t)n);
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -420,7 +563,9 @@ static void on_connect(uv_connect_t *req, int status)
 		return;
 	}
 	a->state = CONN_HELLO;
+	r = 0;
 	a->seq = a->acked = 0;
+	a->ack_progress_ms = now_ms(a); /* the Welcome's clock (on_stall_timer) */
 	a->peer_max_frame = 0;
 	nsn_frame_reader_init(&a->reader, a->o.max_frame);
 	nsn_sync_reset(a->sync);
@@ -428,11 +573,30 @@ static void on_connect(uv_connect_t *req, int status)
 		a->pending = true;
 	if (!a->o.unix_path)
 		uv_tcp_keepalive(&a->h.tcp, 1, 30);
-	r = uv_read_start(a->stream, alloc_cb, on_read);
+	if (a->tls_ctx) {
+		const char *name = a->o.tls_server_name ? a->o.tls_server_name : a->o.host;
+
+		r = nsn_tls_new(a->tls_ctx, name, &a->tls);
+		if (r < 0) {
+			conn_close(a, r == -EINVAL ? "TLS: the collector's name is not usable" : strerror(-r));
+			return;
+		}
+		r = nsn_tls_start(a->tls);
+		if (r < 0) {
+			char why[700];
+
+			snprintf(why, sizeof(why), "TLS: %s", nsn_tls_error(a->tls));
+			close_at(a, NSN_LOG_ERROR, why);
+			return;
+		}
+		r = flush_tls(a);
+	}
+	if (r >= 0)
+		r = uv_read_start(a->stream, alloc_cb, on_read);
 	if (r >= 0)
 		r = send_hello(a, emit_conn);
 	if (r < 0) {
-		conn_close(a, uv_strerror(r));
+		conn_close(a, r == -ENOMEM ? strerror(ENOMEM) : uv_strerror(r));
 		return;
 	}
 	uv_timer_start(&a->stall_timer, on_stall_timer, 5000, 5000);

@@ -35,6 +35,13 @@ static const char usage[] =
 	"  -i, --interval SECS      rescan period (default 10); namespaces that appear or\n"
 	"                           vanish are rescanned within a second regardless\n"
 	"      --token-file FILE    send the token in FILE (trailing newline stripped)\n"
+	"      --tls-cert FILE      this agent's certificate (PEM), for mutual TLS with a\n"
+	"                           HOST:PORT collector; its DNS name (else CN) is the node\n"
+	"      --tls-key FILE       its private key (PEM)\n"
+	"      --tls-ca FILE        the CA the collector's certificate must chain to (PEM)\n"
+	"      --tls-server-name NAME  the name the collector's certificate must carry\n"
+	"                           (default: the HOST of --collector)\n"
+	"      --plaintext          talk to a HOST:PORT collector unencrypted\n"
 	"      --host-root DIR      where the host's / is mounted (a DaemonSet: /host)\n"
 	"      --health-listen HOST:PORT  serve GET /healthz there (port 0: any free port)\n"
 	"      --max-buffer BYTES   bytes queued towards a slow collector at most before\n"
@@ -120,9 +127,10 @@ static int read_token(struct agent_opts *o)
 	return 0;
 }
 
-static int parse_opts(int argc, char **argv, struct agent_opts *o)
+static int parse_opts(int argc, char **argv, struct agent_opts *o, struct nsn_tls_ctx **ret_tls)
 {
-	enum { O_TOKEN = 256, O_ROOT, O_HEALTH, O_MAXBUF, O_MAXFRAME, O_INFO, O_THREADS, O_SCANS, O_LOG };
+	enum { O_TOKEN = 256, O_ROOT, O_HEALTH, O_MAXBUF, O_MAXFRAME, O_INFO, O_THREADS, O_SCANS, O_LOG, O_PLAINTEXT,
+	       O_TLS_CERT, O_TLS_KEY, O_TLS_CA, O_TLS_NAME };
 	static const struct option lo[] = {
 		{"collector", required_argument, NULL, 'c'},
 		{"node", required_argument, NULL, 'n'},
@@ -137,6 +145,11 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		{"output", required_argument, NULL, 'o'},
 		{"scans", required_argument, NULL, O_SCANS},
 		{"log-level", required_argument, NULL, O_LOG},
+		{"plaintext", no_argument, NULL, O_PLAINTEXT},
+		{"tls-cert", required_argument, NULL, O_TLS_CERT},
+		{"tls-key", required_argument, NULL, O_TLS_KEY},
+		{"tls-ca", required_argument, NULL, O_TLS_CA},
+		{"tls-server-name", required_argument, NULL, O_TLS_NAME},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -187,6 +200,23 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			break;
 		case O_INFO:
 			o->tcp_info = true;
+			break;
+		case O_PLAINTEXT:
+			o->plaintext = true;
+			break;
+		case O_TLS_CERT:
+			o->tls.cert = optarg;
+			break;
+		case O_TLS_KEY:
+			o->tls.key = optarg;
+			break;
+		case O_TLS_CA:
+			o->tls.ca = optarg;
+			break;
+		case O_TLS_NAME:
+			if (!*optarg)
+				return fail_usage("--tls-server-name: empty name");
+			o->tls_server_name = optarg;
 			break;
 		case O_THREADS: {
 			unsigned long t = strtoul(optarg, &end, 10);
@@ -254,6 +284,26 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 	}
 	if (o->token_file && (r = read_token(o)))
 		return r;
+	/* Last, so that what is wrong with the other flags is said first. */
+	{
+		char err[600];
+
+		if (nsn_tls_flags_check(&o->tls, o->plaintext, "--collector", o->collector, o->unix_path,
+					"send it unencrypted", err, sizeof(err)) < 0)
+			return fail_usage("%s", err);
+	}
+	if (o->tls_server_name && !o->tls.cert)
+		return fail_usage("--tls-server-name needs --tls-cert/--tls-key/--tls-ca");
+	if (o->output && nsn_tls_files_any(&o->tls))
+		return fail_usage("--tls-cert/--tls-key/--tls-ca are for --collector, not --output");
+	if (o->collector && o->tls.cert) {
+		char err[600];
+
+		if (nsn_tls_ctx_new(NSN_TLS_CLIENT, &o->tls, ret_tls, err, sizeof(err)) < 0) {
+			fprintf(stderr, "nsnet-agent: %s\n", err);
+			return 2;
+		}
+	}
 	if (!o->node) {
 		const char *env = getenv("NODE_NAME");
 
@@ -381,8 +431,10 @@ static void on_fs_event(uv_fs_event_t *h, const char *filename, int events, int 
 	(void)events;
 	if (status < 0)
 		return;
-	/* A burst of `ip netns add` is one rescan, 100 ms after the last event. */
-	uv_timer_start(&a->debounce, on_debounce, 100, 0);
+	/* A burst of `ip netns add` is one rescan, 100 ms after its first event: not
+	 * after its last, which a steady stream of events would put off for ever. */
+	if (!uv_is_active((uv_handle_t *)&a->debounce))
+		uv_timer_start(&a->debounce, on_debounce, 100, 0);
 	watch_all(a);
 }
 
@@ -494,6 +546,7 @@ static int early_exit(struct agent *a, int code)
 {
 	nsn_sync_free(a->sync);
 	nsn_pb_arena_free(a->arena);
+	nsn_tls_ctx_free(a->tls_ctx);
 	free(a->o.token);
 	if (a->out_fd > STDERR_FILENO)
 		close(a->out_fd);
@@ -509,7 +562,7 @@ int main(int argc, char **argv)
 	char retained[256], q[256];
 	int r;
 
-	r = parse_opts(argc, argv, &a->o);
+	r = parse_opts(argc, argv, &a->o, &a->tls_ctx);
 	if (r)
 		return early_exit(a, r == 1 ? 0 : r);
 	/* Before any thread exists: capabilities are per thread. */
@@ -529,9 +582,10 @@ int main(int argc, char **argv)
 		a->session = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
 	srandom((unsigned)a->session);
 	nsn_log(NSN_LOG_INFO,
-		"event=start version=%s node=%s collector=%s interval_s=%g host_root=%s capabilities=%s no_new_privs=1",
-		a->version, nsn_log_q(a->o.node, q, sizeof(q)), a->o.collector ? a->o.collector : "-", a->o.interval_s,
-		a->o.host_root ? a->o.host_root : "/", retained);
+		"event=start version=%s node=%s collector=%s tls=%s interval_s=%g host_root=%s capabilities=%s "
+		"no_new_privs=1",
+		a->version, nsn_log_q(a->o.node, q, sizeof(q)), a->o.collector ? a->o.collector : "-",
+		a->tls_ctx ? "mutual" : "off", a->o.interval_s, a->o.host_root ? a->o.host_root : "/", retained);
 
 	a->loop = uv_default_loop();
 	a->sync = nsn_sync_new();
@@ -609,6 +663,8 @@ int main(int argc, char **argv)
 	nsn_sync_free(a->sync);
 	nsn_pb_arena_free(a->arena);
 	nsn_frame_reader_release(&a->reader);
+	nsn_tls_free(a->tls);
+	nsn_tls_ctx_free(a->tls_ctx);
 	if (a->out_fd > STDERR_FILENO)
 		close(a->out_fd);
 	free(a->o.token);

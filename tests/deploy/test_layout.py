@@ -9,8 +9,12 @@ Secret as a tmpfs with its file and mode), the root then read-only
 (readOnlyRootFilesystem), /proc of the host's pid namespace (hostPID), a network
 namespace of its own (a pod's), and exactly the manifest's added capabilities in the
 bounding set with no_new_privs (allowPrivilegeEscalation: false). There
-`nsnet-agent` runs with the manifest's args ($(NODE_NAME) from its env), only
---collector pointing at a collector stand-in.
+`nsnet-agent` runs with the manifest's args unchanged ($(NODE_NAME) from its env):
+the Secrets hold a test token and what deploy/gen-certs.sh makes (the files the
+kustomization's secretGenerator names, at the volumes' modes), the manifest's
+--collector host resolves to 127.0.0.1 through the container's /etc/hosts (standing in
+for the Service's DNS name), and there, in the pod's namespace on the manifest's port,
+a collector stand-in speaks mutual TLS with the collector's Secret (Python's ssl).
 
 1. Its view (snapshot and deltas, replayed with `nsnetstat --from`) equals a plain run on
    the host: every namespace by identity; the test's namespaces field by field (sockets
@@ -24,6 +28,9 @@ bounding set with no_new_privs (allowPrivilegeEscalation: false). There
    mount namespace (a private copy would pin it for ever).
 4. The manifest's probes answer 200 on the manifest's port in the pod's namespace;
    SIGTERM exits 0.
+5. TLS: the agent verifies the collector's certificate for the manifest's --collector
+   host and presents the certificate whose identity collector.yaml's
+   --tls-agent-any-node accepts, over TLS 1.3.
 
 usage: test_layout.py SOURCE_DIR NSNET_AGENT NSNETSTAT
 """
@@ -42,7 +49,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "netns"))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import nsntlib as L  # noqa: E402
 from test_agent import Agent, Standin, compare_views, status_of  # noqa: E402
-from test_manifests import container_port, find, load  # noqa: E402
+from test_manifests import container_port, find, gen_certs, load, secret_files  # noqa: E402
 
 
 def cap_numbers():
@@ -54,8 +61,9 @@ def cap_numbers():
     return out
 
 
-def mounts_script(world, root, c, pod, node_name, secret_token, keep):
-    """The shell commands that build the container's mounts, as the runtime would."""
+def mounts_script(world, root, c, pod, node_name, secrets, hosts, keep):
+    """The shell commands that build the container's mounts, as the runtime would.
+    SECRETS: secretName -> a directory holding its files; HOSTS: the pod's /etc/hosts."""
     q = shlex.quote
     sh = ["set -eu", "R=%s" % q(root), "mount -t tmpfs -o mode=0755 rootfs \"$R\""]
     # The image's root: the host's /usr and /etc stand in for the image (read-only
@@ -70,6 +78,8 @@ def mounts_script(world, root, c, pod, node_name, secret_token, keep):
     for d in keep:  # the binary's and the stand-in's directories
         sh += ["mkdir -p \"$R\"%s" % q(d), "mount --rbind %s \"$R\"%s" % (q(d), q(d))]
     sh += ["mkdir -p \"$R\"/proc", "mount -t proc proc \"$R\"/proc", "mkdir -p \"$R\"/tmp"]
+    # The kubelet gives every pod its own /etc/hosts, bound over the image's.
+    sh.append("mount --bind %s \"$R\"/etc/hosts" % q(hosts))
     vols = {v["name"]: v for v in pod.get("volumes") or []}
     for m in c.get("volumeMounts") or []:
         v = vols[m["name"]]
@@ -91,8 +101,9 @@ def mounts_script(world, root, c, pod, node_name, secret_token, keep):
             sh.append({"HostToContainer": "mount --make-rslave ", "None": "mount --make-rprivate "}[prop] + dst)
         elif "secret" in v:
             mode = v["secret"].get("defaultMode", 0o644)
+            files = secrets[v["secret"]["secretName"]]
             sh += ["mkdir -p " + dst, "mount -t tmpfs -o mode=0755,size=64k secret " + dst,
-                   "printf '%%s\\n' %s > %s/token" % (q(secret_token), dst), "chmod %o %s/token" % (mode, dst)]
+                   "cp %s/* %s/" % (q(files), dst), "chmod %o %s/*" % (mode, dst)]
         else:
             raise AssertionError("volume %s: neither hostPath nor secret" % m["name"])
         if m.get("readOnly"):
@@ -152,11 +163,42 @@ def main():
             ("pinned", os.stat(pin).st_ino), ("docker", os.stat(dock).st_ino),
             ("held", os.stat("/proc/%d/ns/net" % held.pid).st_ino)]
 
-    # The pod's own network namespace, and the stand-in for the collector (a unix socket
-    # bound into the container).
+    # The Secrets: a test token, and the certificates deploy/gen-certs.sh makes, each
+    # Secret's files as the kustomization's secretGenerator names them.
+    deploy = os.path.join(src, "deploy")
+    kz = load([os.path.join(deploy, "kustomization.yaml")])[0]
+    gen_certs(src, os.path.join(tmp, "deploy", "tls"))
+    secrets = {}
+    for gen in kz.get("secretGenerator") or []:
+        d = secrets[gen["name"]] = world.tmpdir()
+        for key, path in secret_files(kz, gen["name"], deploy).items():
+            if path == os.path.join(deploy, "token"):
+                data = b"layout-token\n"  # deploy/token is the cluster's, never committed
+            else:
+                with open(os.path.join(tmp, "deploy", os.path.relpath(path, deploy)), "rb") as f:
+                    data = f.read()
+            with open(os.path.join(d, key), "wb") as f:
+                f.write(data)
+
+    # The pod's own network namespace; the collector's Service name resolves to
+    # 127.0.0.1 there, where the stand-in listens on the manifest's port with the
+    # collector's Secret.
     podns = world.add_netns("pod")
+    L.run(["ip", "-n", podns, "link", "set", "lo", "up"])
     record = os.path.join(sockdir, "rec.bin")
-    st = Standin(world, "unix:" + os.path.join(sockdir, "collector.sock"), record)
+    coll_host, coll_port = next(a.split("=", 1)[1] for a in c.get("args") or []
+                                if a.startswith("--collector=")).rsplit(":", 1)
+    cdoc = load([os.path.join(deploy, "collector.yaml")])
+    cpod = find(cdoc, "Deployment", "nsnet-collector")["spec"]["template"]["spec"]
+    cflags = dict(a.partition("=")[::2] for a in cpod["containers"][0].get("args") or [])
+    csecret = next(secrets[v["secret"]["secretName"]] for v in cpod["volumes"]
+                   if "secret" in v and v["secret"]["secretName"].endswith("-tls"))
+    st = Standin(world, "127.0.0.1:" + coll_port, record, "--tls-cert", os.path.join(csecret, "tls.crt"),
+                 "--tls-key", os.path.join(csecret, "tls.key"), "--tls-ca", os.path.join(csecret, "ca.crt"),
+                 netns=podns)
+    hosts = os.path.join(tmp, "hosts")
+    with open(hosts, "w") as f:
+        f.write("127.0.0.1\tlocalhost\n127.0.0.1\t%s\n" % coll_host)
     node_name = world.tag + "-node"
     env = dict(os.environ)
     for e in c.get("env") or []:
@@ -169,11 +211,9 @@ def main():
     args = []
     for arg in c.get("args") or []:
         arg = re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: env.get(m.group(1), m.group(0)), arg)
-        if arg.startswith("--collector="):
-            arg = "--collector=unix:" + os.path.join(sockdir, "collector.sock")
         args.append(arg)
     rep.check(c["command"] == ["nsnet-agent"], "command %r" % c["command"])
-    sh = mounts_script(world, root, c, pod, node_name, "layout-token", [os.path.dirname(agent_bin), sockdir])
+    sh = mounts_script(world, root, c, pod, node_name, secrets, hosts, [os.path.dirname(agent_bin)])
     bounding = ",".join(["-all"] + ["+" + x.lower() for x in added])
     uid = sc.get("runAsUser", 0)
     gid = sc.get("runAsGroup", 0)
@@ -199,6 +239,13 @@ def main():
         rep.finish()
     rep.check(hello["node"] == node_name and hello["token"] == "layout-token",
               "Hello: node %r token %r" % (hello["node"], hello["token"]))
+    # 5. Mutual TLS: the agent took the stand-in's certificate for the manifest's
+    # --collector host, and its own is one the collector's flags accept for any node.
+    tls = st.wait(lambda e: e["ev"] in ("tls", "tls_error"), 1)
+    rep.check(tls is not None and tls["ev"] == "tls" and tls["version"] == "TLSv1.3"
+              and tls["identity"] == cflags.get("--tls-agent-any-node"),
+              "TLS 1.3 with the agent certificate of identity %r (collector.yaml's --tls-agent-any-node): %r"
+              % (cflags.get("--tls-agent-any-node"), tls))
     full = st.wait(lambda e: e["ev"] == "scan_done" and e["full"], 20)
     if not rep.check(full is not None, "no full scan; agent log:\n" + "\n".join(ag.lines())):
         rep.finish()

@@ -8,7 +8,14 @@
    that binary's --help, every $(VAR) is defined, the agent's capabilities are the ones
    `nsnet-agent --help` says it keeps, the probes, Service ports, Prometheus annotations
    and the agent's --collector name the ports and Service the flags open, the token file
-   is in the mounted Secret, the generated Secret's name reaches both workloads.
+   is in the mounted Secret, the generated Secrets' names reach both workloads.
+   Mutual TLS: each workload's --tls-cert/--tls-key/--tls-ca are keys of its own
+   read-only TLS Secret, which the kustomization generates from what deploy/gen-certs.sh
+   writes; no --plaintext. gen-certs.sh run here: the collector's certificate names the
+   agent's --collector host, its Service names and 127.0.0.1, for servers only; the
+   agent's identity is the collector's --tls-agent-any-node, for clients only; the real
+   nsnet-collector with its Secret's files answers nsnetstat with the query
+   certificate, and refuses a certificate of another CA.
 3. What the issue asks of each workload: hostPID, tolerations for every taint, ALL
    capabilities dropped, read-only root filesystems, no privilege escalation, host paths
    read-only under /host with HostToContainer propagation, NODE_NAME from spec.nodeName,
@@ -27,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "netns"))
@@ -130,6 +138,28 @@ def check_workload_common(rep, what, pod, c, binary, flags_known):
             readable = (mode & 0o400) if uid == 0 else (mode & 0o004) or (psc.get("fsGroup") is not None and mode & 0o040)
             rep.check(bool(readable) and not mode & 0o002,
                       "%s: the token (mode %o) is not readable by uid %s, or is writable" % (what, mode, uid))
+    # Mutual TLS: the three files are keys of one read-only Secret mount, readable.
+    rep.check("--plaintext" not in fl, "%s: --plaintext: the manifests use mutual TLS" % what)
+    tls_secrets = set()
+    for flag, key in (("--tls-cert", "tls.crt"), ("--tls-key", "tls.key"), ("--tls-ca", "ca.crt")):
+        path = fl.get(flag)
+        if not rep.check(bool(path), "%s: no %s" % (what, flag)):
+            continue
+        vols = {v["name"]: v for v in pod.get("volumes") or []}
+        mnt = [m for m in c.get("volumeMounts") or [] if path.startswith(m["mountPath"].rstrip("/") + "/")]
+        ok = len(mnt) == 1 and "secret" in vols.get(mnt[0]["name"], {}) and mnt[0].get("readOnly") is True
+        rep.check(ok and path[len(mnt[0]["mountPath"].rstrip("/")) + 1:] == key,
+                  "%s: %s=%s is not the key %r of a read-only Secret mount" % (what, flag, path, key))
+        if ok:
+            sec = vols[mnt[0]["name"]]["secret"]
+            tls_secrets.add(sec["secretName"])
+            uid = sc.get("runAsUser", psc.get("runAsUser"))
+            mode = sec.get("defaultMode", 0o644)
+            readable = (mode & 0o400) if uid == 0 else (psc.get("fsGroup") is not None and mode & 0o040)
+            rep.check(bool(readable) and not mode & 0o006,
+                      "%s: %s (mode %o) is not readable by uid %s only, or is world-readable" % (what, flag, mode, uid))
+    rep.check(len(tls_secrets) == 1, "%s: the TLS files come from one Secret, not %s" % (what, sorted(tls_secrets)))
+    fl["_tls_secret"] = next(iter(tls_secrets), None)
     # Probes: GET /healthz on the port the binary serves it on.
     return fl, sc
 
@@ -211,7 +241,7 @@ def check_collector(rep, docs, collector_bin, agent_flags):
     rep.check(not (sc.get("capabilities") or {}).get("add"), "collector: adds capabilities")
     listen, http = fl.get("--listen"), fl.get("--http")
     if not rep.check(bool(listen) and bool(http), "collector: --listen and --http are both needed"):
-        return
+        return fl
     check_probes(rep, "collector", c, port_of(http))
     rep.check(svc["spec"]["selector"].items() <= labels.items(), "collector: the Service selects no collector pod")
     ports = {p["name"]: p for p in svc["spec"]["ports"]}
@@ -227,6 +257,115 @@ def check_collector(rep, docs, collector_bin, agent_flags):
     want = "%s:%d" % (svc["metadata"]["name"], ports["agents"]["port"]) if "agents" in ports else None
     rep.check(agent_flags.get("--collector") == want,
               "agent: --collector=%s, but the Service is %s" % (agent_flags.get("--collector"), want))
+    rep.check(bool(fl.get("--tls-agent-any-node")), "collector: --tls-agent-any-node for the DaemonSet's shared "
+              "certificate (or per-node certificates, and a test for them)")
+    return fl
+
+
+def cert_text(path):
+    r = subprocess.run(["openssl", "x509", "-in", path, "-noout", "-subject", "-ext",
+                        "subjectAltName,extendedKeyUsage"], capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        raise AssertionError("openssl x509 %s: %s" % (path, r.stderr.strip()))
+    return r.stdout
+
+
+def cert_identity(text):
+    """What the collector takes as a certificate's identity: its first DNS SAN, else CN."""
+    m = re.search(r"DNS:([^,\s]+)", text)
+    if m:
+        return m.group(1)
+    m = re.search(r"subject=.*CN ?= ?([^,\n]+)", text)
+    return m.group(1).strip() if m else None
+
+
+def gen_certs(src, out):
+    r = subprocess.run([os.path.join(src, "deploy", "gen-certs.sh"), "-o", out], capture_output=True, text=True,
+                       timeout=120)
+    if r.returncode != 0:
+        raise AssertionError("deploy/gen-certs.sh: exit %d: %s" % (r.returncode, r.stderr.strip()))
+
+
+def secret_files(kz, name, deploy):
+    """A secretGenerator's {key: path} (key=path, or the file's own name)."""
+    gen = {g["name"]: g for g in kz.get("secretGenerator") or []}.get(name) or {}
+    out = {}
+    for f in gen.get("files") or []:
+        key, eq, path = f.partition("=")
+        out[key if eq else os.path.basename(f)] = os.path.join(deploy, path if eq else f)
+    return out
+
+
+def check_certs(rep, src, agent_flags, coll_flags, collector_bin, nsnetstat):
+    """gen-certs.sh's certificates fit the manifests, and work with the binaries."""
+    if not shutil.which("openssl"):
+        rep.check(False, "openssl missing (apt-get install openssl)")
+        return
+    deploy = os.path.join(src, "deploy")
+    kz = load([os.path.join(deploy, "kustomization.yaml")])[0]
+    tmp = tempfile.mkdtemp(prefix="nsnt-certs-")
+    try:
+        gen_certs(src, os.path.join(tmp, "tls"))
+        secrets = {}
+        for what, fl in (("agent", agent_flags), ("collector", coll_flags)):
+            name = fl.get("_tls_secret")
+            files = {k: os.path.join(tmp, os.path.relpath(p, deploy)) for k, p in secret_files(kz, name, deploy).items()}
+            rep.check({"tls.crt", "tls.key", "ca.crt"} <= set(files) and all(os.path.isfile(p) for p in files.values()),
+                      "%s: the Secret %s is generated from files gen-certs.sh writes: %s" % (what, name, files))
+            rep.check(not any(os.path.basename(p) == "ca.key" for p in files.values()),
+                      "%s: the CA's key is in the Secret %s" % (what, name))
+            secrets[what] = files
+        coll = cert_text(secrets["collector"]["tls.crt"])
+        host = (agent_flags.get("--collector") or ":").rsplit(":", 1)[0]
+        sans = set(re.findall(r"(?:DNS:|IP Address:)([^,\s]+)", coll))
+        want = {host, host + ".nsnet.svc", host + ".nsnet.svc.cluster.local", "127.0.0.1"}
+        rep.check(want <= sans, "the collector's certificate names %s, want %s (the agent's --collector, the "
+                  "Service's names, 127.0.0.1 for port-forwards and exec)" % (sorted(sans), sorted(want)))
+        rep.check("Server Authentication" in coll and "Client Authentication" not in coll,
+                  "the collector's certificate is for servers only")
+        agent = cert_text(secrets["agent"]["tls.crt"])
+        rep.check(cert_identity(agent) == coll_flags.get("--tls-agent-any-node"),
+                  "the agent certificate's identity %r is the collector's --tls-agent-any-node=%s"
+                  % (cert_identity(agent), coll_flags.get("--tls-agent-any-node")))
+        rep.check("Client Authentication" in agent and "Server Authentication" not in agent,
+                  "the agent's certificate is for clients only")
+        # The collector with its Secret's files, and nsnetstat with the query certificate,
+        # as the README's `kubectl exec deploy/nsnet-collector -- nsnetstat ...` runs it.
+        cf = secrets["collector"]
+        log = open(os.path.join(tmp, "collector.log"), "w+")
+        p = subprocess.Popen([collector_bin, "--listen", "127.0.0.1:0", "--tls-cert", cf["tls.crt"], "--tls-key",
+                              cf["tls.key"], "--tls-ca", cf["ca.crt"], "--tls-agent-any-node",
+                              coll_flags.get("--tls-agent-any-node") or "x"], stderr=log)
+        try:
+            port, end = None, time.monotonic() + 10
+            while port is None and time.monotonic() < end and p.poll() is None:
+                log.seek(0)
+                m = re.search(r"event=listening addr=\S+ port=(\d+)", log.read())
+                port = int(m.group(1)) if m else None
+                time.sleep(0.05)
+            if not rep.check(port is not None, "nsnet-collector with the Secret's files did not start: %s"
+                             % open(log.name).read()[-800:]):
+                return
+            q = ["--collector", "127.0.0.1:%d" % port, "--tls-ca", cf["ca.crt"]]
+            r = subprocess.run([nsnetstat] + q + ["--tls-cert", cf["query.crt"], "--tls-key", cf["query.key"],
+                                                  "--json", "-tln"], capture_output=True, text=True, timeout=30)
+            rep.check(r.returncode == 0 and json.loads(r.stdout or "{}").get("nodes") == [],
+                      "nsnetstat with the query certificate gets the (empty) cluster view: exit %d %s"
+                      % (r.returncode, r.stderr.strip()))
+            gen_certs(src, os.path.join(tmp, "other"))
+            o = os.path.join(tmp, "other")
+            r = subprocess.run([nsnetstat] + q + ["--tls-cert", o + "/query.crt", "--tls-key", o + "/query.key",
+                                                  "-tln"], capture_output=True, text=True, timeout=30)
+            rep.check(r.returncode == 1 and "unknown ca" in r.stderr and len(r.stderr.strip().splitlines()) == 1,
+                      "a query certificate of another CA is refused with one line: exit %d %r"
+                      % (r.returncode, r.stderr))
+        finally:
+            p.terminate()
+            p.wait(timeout=10)
+            log.close()
+        print("ok: gen-certs.sh's certificates fit the manifests and the binaries")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def check_kustomization(rep, src, resources):
@@ -240,30 +379,47 @@ def check_kustomization(rep, src, resources):
     gens = {g["name"]: g for g in kz.get("secretGenerator") or []}
     rep.check(gens.get("nsnet-token", {}).get("files") == ["token"],
               "kustomization: secretGenerator nsnet-token from the file 'token' (key token)")
+    uses = {"DaemonSet": {"nsnet-token", "nsnet-agent-tls"}, "Deployment": {"nsnet-token", "nsnet-collector-tls"}}
+    rep.check(set(gens) == set.union(*uses.values()), "kustomization: secretGenerators %s, want %s"
+              % (sorted(gens), sorted(set.union(*uses.values()))))
     if not shutil.which("kubectl"):
         rep.check(False, "kubectl missing: scripts/install-deps.sh installs kubernetes-client")
         return
-    # Render a copy with a token, as a user would after writing deploy/token.
+    # Render a copy with a token and certificates, as a user would after writing
+    # deploy/token and running deploy/gen-certs.sh.
     tmp = tempfile.mkdtemp(prefix="nsnt-kz-")
     try:
         for f in listed + ["kustomization.yaml"]:
             shutil.copy(os.path.join(deploy, f), tmp)
         with open(os.path.join(tmp, "token"), "w") as f:
             f.write("0123456789abcdef\n")
+        gen_certs(src, os.path.join(tmp, "tls"))
         r = subprocess.run(["kubectl", "kustomize", tmp], capture_output=True, text=True, timeout=60)
         if not rep.check(r.returncode == 0, "kubectl kustomize deploy/: %s" % r.stderr.strip()):
             return
-        v = node(["-"], r.stdout)
-        rep.check(v.returncode == 0, "the rendered kustomization does not validate:\n%s" % v.stderr)
         docs = load(["-"], r.stdout)
-        secret = find(docs, "Secret")
-        rep.check(secret["metadata"]["name"].startswith("nsnet-token") and "token" in secret.get("data", {}),
-                  "rendered Secret: %r" % secret["metadata"])
-        for kind in ("DaemonSet", "Deployment"):
+        # kustomize folds long base64 (the certificates) over several lines; the API
+        # server's decoder skips line breaks, the schema's "byte" format does not.
+        for d in docs:
+            if d.get("kind") == "Secret":
+                d["data"] = {k: re.sub(r"\s+", "", v) for k, v in (d.get("data") or {}).items()}
+        v = node(["-"], "\n---\n".join(json.dumps(d) for d in docs))
+        rep.check(v.returncode == 0, "the rendered kustomization does not validate:\n%s" % v.stderr)
+        secrets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Secret"}
+        keys = {"nsnet-token": {"token"}, "nsnet-agent-tls": {"ca.crt", "tls.crt", "tls.key"},
+                "nsnet-collector-tls": {"ca.crt", "tls.crt", "tls.key", "query.crt", "query.key"}}
+        generated = {}
+        for base, want in keys.items():
+            hits = [n for n in secrets if re.fullmatch(re.escape(base) + r"-[a-z0-9]+", n)]
+            ok = len(hits) == 1 and set(secrets[hits[0]].get("data", {})) == want
+            rep.check(ok, "rendered Secret %s with the keys %s: %s" % (base, sorted(want), hits))
+            if hits:
+                generated[base] = hits[0]
+        for kind, bases in uses.items():
             w = find(docs, kind)
-            names = [v["secret"]["secretName"] for v in w["spec"]["template"]["spec"]["volumes"] if "secret" in v]
-            rep.check(names == [secret["metadata"]["name"]], "rendered %s uses Secret %s, generated %s"
-                      % (kind, names, secret["metadata"]["name"]))
+            names = {v["secret"]["secretName"] for v in w["spec"]["template"]["spec"]["volumes"] if "secret" in v}
+            want = {generated.get(b) for b in bases}
+            rep.check(names == want, "rendered %s uses Secrets %s, generated %s" % (kind, sorted(names), sorted(want)))
         ns = kz.get("namespace")
         rep.check(all(d["metadata"].get("namespace") == ns for d in docs if d["kind"] != "Namespace"),
                   "rendered objects outside namespace %s" % ns)
@@ -333,7 +489,8 @@ def main():
     rep.check(bad.returncode == 1 and "unknown apiVersion/kind" in bad.stderr, "an unknown kind validated")
     docs = load(files)
     _, _, agent_flags = check_agent(rep, docs, agent_bin)
-    check_collector(rep, docs, collector_bin, agent_flags)
+    coll_flags = check_collector(rep, docs, collector_bin, agent_flags)
+    check_certs(rep, src, agent_flags, coll_flags or {}, collector_bin, nsnetstat)
     check_kustomization(rep, src, docs)
     check_image(rep, src, [agent_bin, collector_bin, nsnetstat], docs)
     rep.finish()

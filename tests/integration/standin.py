@@ -9,10 +9,15 @@ hand (field numbers from proto/nsnet.proto): Debian's python3 has no protobuf-c
 and the stand-in must not share the code under test.
 
 Usage: standin.py --listen 127.0.0.1:0|unix:PATH --record FILE [--no-read]
-                  [--no-ack] [--garbage]
+                  [--no-ack] [--garbage] [--tls-cert F --tls-key F --tls-ca F]
   --no-read   accept connections and never read them (a collector that stopped)
   --no-ack    never acknowledge
   --garbage   answer Hello with random bytes
+  --tls-*     mutual TLS as nsnet-collector speaks it (TLS 1.3, a client certificate
+              of the CA required), with Python's ssl (OpenSSL, but not our code):
+              {"ev":"tls","conn":N,"identity":...,"version":...} once the handshake is
+              done (identity: the client certificate's first DNS SAN, else CN), or
+              {"ev":"tls_error","conn":N,"error":...}
 The first line printed is {"ev":"listening","port":N} (or "path").
 """
 
@@ -20,6 +25,7 @@ import argparse
 import json
 import os
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -140,8 +146,28 @@ def describe(kind, body):
     return {}
 
 
-def serve(conn, args, rec, cid):
+def tls_server(conn, ctx, cid):
+    """The TLS session on conn, or None (the failure emitted)."""
+    try:
+        conn = ctx.wrap_socket(conn, server_side=True)
+    except (ssl.SSLError, OSError) as ex:
+        emit({"ev": "tls_error", "conn": cid, "error": str(ex)})
+        conn.close()
+        return None
+    cert = conn.getpeercert() or {}
+    dns = [v for k, v in cert.get("subjectAltName", ()) if k == "DNS"]
+    cn = [v for rdn in cert.get("subject", ()) for k, v in rdn if k == "commonName"]
+    emit({"ev": "tls", "conn": cid, "identity": (dns or cn or [""])[0], "version": conn.version()})
+    return conn
+
+
+def serve(conn, args, rec, cid, ctx):
     emit({"ev": "connected", "conn": cid})
+    if ctx is not None:
+        conn = tls_server(conn, ctx, cid)
+        if conn is None:
+            emit({"ev": "closed", "conn": cid})
+            return
     buf = b""
     welcomed = False
     try:
@@ -195,7 +221,17 @@ def main():
     ap.add_argument("--no-read", action="store_true")
     ap.add_argument("--no-ack", action="store_true")
     ap.add_argument("--garbage", action="store_true")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    ap.add_argument("--tls-ca")
     args = ap.parse_args()
+    ctx = None
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        ctx.load_verify_locations(args.tls_ca)
+        ctx.verify_mode = ssl.CERT_REQUIRED
     if args.listen.startswith("unix:"):
         path = args.listen[5:]
         if os.path.exists(path):
@@ -216,7 +252,7 @@ def main():
     while True:
         conn, _ = srv.accept()
         cid += 1
-        threading.Thread(target=serve, args=(conn, args, rec, cid), daemon=True).start()
+        threading.Thread(target=serve, args=(conn, args, rec, cid, ctx), daemon=True).start()
 
 
 if __name__ == "__main__":

@@ -39,10 +39,12 @@ KEPT = 1 << CAP_SYS_ADMIN | 1 << CAP_SYS_PTRACE | 1 << CAP_DAC_READ_SEARCH
 class Standin:
     """standin.py as a child: its JSON events, read as they come."""
 
-    def __init__(self, world, listen, record, *flags):
+    def __init__(self, world, listen, record, *flags, netns=None):
+        """NETNS: run it in that network namespace (ip netns exec)."""
         self.record = record
-        self.p = world.spawn([sys.executable, os.path.join(HERE, "standin.py"), "--listen", listen,
-                              "--record", record] + list(flags), stdout=subprocess.PIPE)
+        pre = ["ip", "netns", "exec", netns] if netns else []
+        self.p = world.spawn(pre + [sys.executable, os.path.join(HERE, "standin.py"), "--listen", listen,
+                                    "--record", record] + list(flags), stdout=subprocess.PIPE)
         self.events = []
         self.fd = self.p.stdout.fileno()
         self.buf = b""
@@ -230,6 +232,11 @@ def main():
                       (["--collector", "unix:"], "needs a path"),
                       (["--collector", "h:1", "--interval", "0"], "--interval"),
                       (["--bogus"], "unknown option '--bogus'"),
+                      # TCP is TLS or explicitly --plaintext (test_tls.py has the rest).
+                      (["--collector", "h:1"], "or --plaintext to send it unencrypted"),
+                      (["--collector", "h:1", "--tls-cert", "c.pem"], "--tls-key and --tls-ca are missing"),
+                      (["--collector", "unix:/x", "--tls-cert", "c", "--tls-key", "k", "--tls-ca", "a"],
+                       "a unix socket is guarded by its file permissions"),
                       ([], "--collector HOST:PORT|unix:PATH is required")):
         r = subprocess.run([agent_bin] + bad, capture_output=True, text=True, timeout=10)
         lines = r.stderr.strip().splitlines()
@@ -237,7 +244,7 @@ def main():
                   "nsnet-agent %s: want exit 2 and one line with %r, got %d %r" % (bad, want, r.returncode, r.stderr))
     r = subprocess.run([agent_bin, "--help"], capture_output=True, text=True)
     for flag in ("--collector", "--node", "--interval", "--token-file", "--host-root", "--health-listen",
-                 "--max-buffer", "--output"):
+                 "--max-buffer", "--output", "--tls-cert", "--tls-key", "--tls-ca", "--plaintext"):
         rep.check(r.returncode == 0 and flag in r.stdout, "--help does not show %s" % flag)
 
     L.require_root()
@@ -247,7 +254,7 @@ def main():
     # 6b. A missing capability: one line, exit 2 (capsh from libcap2-bin).
     if shutil.which("capsh"):
         r = subprocess.run(["capsh", "--drop=cap_sys_ptrace", "--", "-c",
-                            "exec %s --collector 127.0.0.1:9" % agent_bin], capture_output=True, text=True, timeout=10)
+                            "exec %s --collector 127.0.0.1:9 --plaintext" % agent_bin], capture_output=True, text=True, timeout=10)
         rep.check(r.returncode == 2 and "missing capability cap_sys_ptrace" in r.stderr
                   and len(r.stderr.strip().splitlines()) == 1,
                   "without cap_sys_ptrace: want exit 2 and one line, got %d %r" % (r.returncode, r.stderr))
@@ -268,7 +275,8 @@ def main():
     token = os.path.join(tmp, "token")
     with open(token, "w") as f:
         f.write("s3cret-token\n")
-    ag = Agent(world, agent_bin, ["--collector", "127.0.0.1:%d" % st.port, "--node", "node-a", "--interval", "2",
+    ag = Agent(world, agent_bin, ["--collector", "127.0.0.1:%d" % st.port, "--plaintext", "--node", "node-a",
+                                  "--interval", "2",
                                   "--token-file", token, "--health-listen", "127.0.0.1:0"],
                os.path.join(tmp, "agent.log"))
 

@@ -89,7 +89,9 @@ CONTRACT_FAMILIES = (
 )
 SANITIZER_RE = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: (Address|Undefined)")
 REASONS = ("oversize", "decode", "sequence", "unexpected", "store", "auth", "version", "hello",
-           "timeout", "query")
+           "timeout", "query", "tls")
+# TCP without TLS must be asked for (test_tls.py runs the same views over mutual TLS).
+PLAIN = ["--plaintext"]
 
 # Runs inside one test namespace (ip netns exec): N TCP listeners (the last on ::1,
 # the others on 127.0.0.1), an established connection to the first one, and one
@@ -261,14 +263,15 @@ def wait_metric(port, pred, timeout):
 # ---- nsnetstat ----------------------------------------------------------------
 
 class Cli:
-    def __init__(self, binary, addr, token):
-        self.bin, self.addr, self.token = binary, addr, token
+    def __init__(self, binary, addr, token, conn_args=PLAIN):
+        """CONN_ARGS: how to talk to the collector (--plaintext, or --tls-* files)."""
+        self.bin, self.addr, self.token, self.conn_args = binary, addr, token, list(conn_args)
         self.sanitizer = []  # sanitizer reports on any run's stderr
 
     def run(self, args, nodes=(), token="default", timeout=60):
-        """nsnetstat --collector ADDR [--token-file F] [--node N]... ARGS:
+        """nsnetstat --collector ADDR CONN_ARGS [--token-file F] [--node N]... ARGS:
         (returncode, stdout, stderr lines, JSON document or None)."""
-        cmd = [self.bin, "--collector", self.addr]
+        cmd = [self.bin, "--collector", self.addr] + self.conn_args
         tok = self.token if token == "default" else token
         if tok:
             cmd += ["--token-file", tok]
@@ -395,17 +398,9 @@ class Ctx:
     pass
 
 
-def setup(t, world, collector_bin, agent_bin, nsnetstat):
-    x = Ctx()
-    x.tmp = world.tmpdir()
-    x.token = os.path.join(x.tmp, "token")
-    with open(x.token, "w") as f:
-        f.write(TOKEN + "\n")
-    x.wrong = os.path.join(x.tmp, "wrong-token")
-    with open(x.wrong, "w") as f:
-        f.write("not-the-token\n")
-
-    # The world: two namespaces with known sockets, each held by one process in it.
+def make_world(world, x):
+    """The world: two namespaces with known sockets, each held by one process in it
+    (x.ns by key, x.mine their inodes)."""
     x.ns = {}
     for key, nlisten in (("one", 3), ("two", 2)):
         name = world.add_netns(key)
@@ -421,10 +416,23 @@ def setup(t, world, collector_bin, agent_bin, nsnetstat):
         x.ns[key] = info
     x.mine = [v["inode"] for v in x.ns.values()]
 
+
+def setup(t, world, collector_bin, agent_bin, nsnetstat):
+    x = Ctx()
+    x.tmp = world.tmpdir()
+    x.token = os.path.join(x.tmp, "token")
+    with open(x.token, "w") as f:
+        f.write(TOKEN + "\n")
+    x.wrong = os.path.join(x.tmp, "wrong-token")
+    with open(x.wrong, "w") as f:
+        f.write("not-the-token\n")
+
+    make_world(world, x)
+
     # The collector, then Prometheus (it takes seconds to start), then the agents.
-    x.col = Daemon(world, [collector_bin, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0",
-                           "--token-file", x.token, "--stale-after", str(STALE_AFTER),
-                           "--forget-after", str(FORGET_AFTER)], os.path.join(x.tmp, "collector.log"))
+    x.col = Daemon(world, [collector_bin, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"] + PLAIN +
+                   ["--token-file", x.token, "--stale-after", str(STALE_AFTER),
+                    "--forget-after", str(FORGET_AFTER)], os.path.join(x.tmp, "collector.log"))
     x.port = port_of(x.col.wait_log("event=listening", 10))
     x.http = port_of(x.col.wait_log("event=http_listening", 10))
     if not x.port or not x.http:
@@ -451,8 +459,8 @@ def setup(t, world, collector_bin, agent_bin, nsnetstat):
 
     x.agents = {}
     for node in (NODE_A, NODE_B):
-        x.agents[node] = Daemon(world, [agent_bin, "--collector", x.addr, "--node", node, "--interval", "1",
-                                        "--token-file", x.token],
+        x.agents[node] = Daemon(world, [agent_bin, "--collector", x.addr] + PLAIN +
+                                ["--node", node, "--interval", "1", "--token-file", x.token],
                                 os.path.join(x.tmp, "agent-%s.log" % node))
     return x
 
@@ -652,7 +660,7 @@ def check_auth(t, x, world, agent_bin):
     for label, extra in (("without a token", []), ("with a wrong token", ["--token-file", x.wrong])):
         m0 = scrape(x.http)
         node = "nsnt-node-bad%d" % len(extra)
-        ag = Daemon(world, [agent_bin, "--collector", x.addr, "--node", node, "--interval", "1"] + extra,
+        ag = Daemon(world, [agent_bin, "--collector", x.addr, "--node", node, "--interval", "1"] + PLAIN + extra,
                     os.path.join(x.tmp, "agent-%s.log" % node))
         a0 = m0.get("nsnet_collector_auth_failures_total") or 0
         r0 = m0.get("nsnet_collector_frames_rejected_total", reason="auth") or 0

@@ -166,6 +166,20 @@ def start_fixture(world, cfg, timeout=30):
     return json.loads(line)
 
 
+_PLAIN = {}
+
+
+def plain_args(binary):
+    """["--plaintext"] when BINARY's --help lists it, else []: with TLS built in, a
+    HOST:PORT connection between nsnet-agent, nsnet-collector and `nsnetstat
+    --collector` needs --tls-* files or an explicit --plaintext. Asked once per binary."""
+    if binary not in _PLAIN:
+        r = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=30)
+        listed = re.search(r"(?<![\w-])--plaintext(?![\w-])", r.stdout + r.stderr)
+        _PLAIN[binary] = ["--plaintext"] if listed else []
+    return list(_PLAIN[binary])
+
+
 def nsnetstat(binary, args, env=None, timeout=30):
     e = dict(os.environ)
     if env:

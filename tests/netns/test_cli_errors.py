@@ -63,6 +63,13 @@ def main():
         (["--collector", "127.0.0.1:7700", "--from", os.path.join(tmp0, "rec")], ["--from"]),
         (["--from", os.path.join(tmp0, "rec"), "--collector", "127.0.0.1:7700"], ["--from"]),
         (["--collector", "127.0.0.1:7700", "--host-root", "/"], ["--host-root"]),
+        # TCP is mutual TLS or, explicitly, --plaintext (integration.tls has the rest).
+        (["--collector", "127.0.0.1:7700", "-t"], ["or --plaintext to send it unencrypted"]),
+        (["--collector", "127.0.0.1:7700", "--tls-ca", "/etc/hostname"], ["--tls-cert and --tls-key are missing"]),
+        (["--collector", "127.0.0.1:7700", "--plaintext", "--tls-cert", "c", "--tls-key", "k", "--tls-ca", "a"],
+         ["exclude each other"]),
+        (["--tls-cert", "c", "-t"], ["--tls-cert"]),
+        (["--plaintext", "-t"], ["--plaintext"]),
     ]
     for args, needles in cases:
         r, _ = L.nsnetstat(binary, args)
@@ -73,8 +80,9 @@ def main():
         rep.check(r.stdout == "", "`nsnetstat %s`: printed to stdout on a usage error: %r"
                   % (" ".join(args), r.stdout[:200]))
     r, _ = L.nsnetstat(binary, ["--help"])
-    rep.check(r.returncode == 0 and all(w in r.stdout for w in ("--collector", "--node", "--token-file")),
-              "--help does not describe --collector, --node and --token-file")
+    rep.check(r.returncode == 0 and all(w in r.stdout for w in ("--collector", "--node", "--token-file",
+                                                                "--tls-cert", "--plaintext")),
+              "--help does not describe --collector, --node, --token-file, --tls-cert and --plaintext")
 
     # A collector that cannot be reached or speaks something else: exit 1, one line that
     # names the address, nothing on stdout. A bound socket that does not listen refuses
@@ -94,11 +102,11 @@ def main():
 
     threading.Thread(target=speak_http, daemon=True).start()
     cases = [
-        (["--collector", refused, "-t"], [refused, "refused"]),
-        (["--collector", "127.0.0.1:1", "-t"], ["127.0.0.1:1"]),
+        (["--collector", refused, "--plaintext", "-t"], [refused, "refused"]),
+        (["--collector", "127.0.0.1:1", "--plaintext", "-t"], ["127.0.0.1:1"]),
         (["--collector", "unix:" + os.path.join(tmp0, "nonexistent"), "--json"],
          ["unix:" + os.path.join(tmp0, "nonexistent")]),
-        (["--collector", "127.0.0.1:%d" % garbage.getsockname()[1]], ["maximum"]),
+        (["--collector", "127.0.0.1:%d" % garbage.getsockname()[1], "--plaintext"], ["maximum"]),
     ]
     for args, needles in cases:
         r, _ = L.nsnetstat(binary, args, timeout=20)
