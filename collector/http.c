@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* --http: /metrics for Prometheus and /healthz for probes. HTTP/1.1 GET and HEAD, one
  * request per connection (Connection: close). A request head must arrive whole within
- * HEAD_TIMEOUT_MS and fit in MAX_HEAD bytes; more than MAX_CONNS connections at once
- * are closed as soon as they are accepted, so a stampede of scrapers cannot make the
- * collector hold an unbounded number of multi-megabyte bodies.
+ * HEAD_TIMEOUT_MS and fit in MAX_HEAD bytes. At most MAX_CONNS connections are held, so
+ * a stampede of scrapers cannot make the collector hold an unbounded number of
+ * multi-megabyte bodies. At the limit, a new connection takes the place of the oldest
+ * one still waiting for its request head: otherwise MAX_CONNS clients that never finish
+ * a request (they need no token) would lock /healthz and /metrics out, and the
+ * liveness probe with them. Only when every connection is being answered is the new
+ * one refused.
  *
  * A body is rendered whole into an open_memstream() buffer on the loop thread (20,000
  * namespaces with 2,000,000 sockets take about 0.2 s and tens of MB), handed to
@@ -359,6 +363,18 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		send_text(k, 431, false, "request head larger than 8 KiB\n");
 }
 
+/* The oldest connection still waiting for its request head, or NULL. New connections
+ * go to the front of the list, so that is the last such one. */
+static struct hconn *oldest_unanswered(struct collector *c)
+{
+	struct hconn *found = NULL;
+
+	for (struct hconn *k = *conn_list(c); k; k = k->next)
+		if (!k->responded && !k->closing)
+			found = k;
+	return found;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
 	struct collector *c = container_of((uv_tcp_t *)server, struct collector, http);
@@ -386,9 +402,18 @@ static void on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	if (c->http_conns > MAX_CONNS) {
-		nsn_log(NSN_LOG_DEBUG, "event=http_refused connections=%u", c->http_conns - 1);
-		hconn_close(k);
-		return;
+		struct hconn *old = oldest_unanswered(c);
+
+		/* k itself (the newest) is the only one left when all others are answered. */
+		if (!old || old == k) {
+			nsn_log(NSN_LOG_DEBUG, "event=http_refused connections=%u",
+				c->http_conns - 1);
+			hconn_close(k);
+			return;
+		}
+		nsn_log(NSN_LOG_DEBUG, "event=http_evicted connections=%u request_bytes=%zu",
+			c->http_conns - 1, old->len);
+		hconn_close(old);
 	}
 	uv_timer_start(&k->timer, on_timeout, HEAD_TIMEOUT_MS, 0);
 	if (uv_read_start((uv_stream_t *)&k->tcp, alloc_cb, on_read) < 0)

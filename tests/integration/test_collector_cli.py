@@ -2,7 +2,10 @@
 """nsnet-collector's command line and lifecycle, no privileges needed: bad flags give
 one line and exit 2; a --listen address in use gives one line and exit 1; port 0 is
 logged; a unix socket left by a previous run is replaced, anything else is not;
-SIGTERM exits 0 and removes the socket; /healthz and 404 on --http.
+SIGTERM exits 0 and removes the socket; /healthz and 404 on --http. As root, one more
+case: the collector run as nobody (uid/gid 65534, no groups, no_new_privs, no
+capabilities in any set) serves /healthz and welcomes an agent, with CapEff 0; skipped
+(that case only) when not root.
 
 usage: test_collector_cli.py NSNET_COLLECTOR
 """
@@ -10,6 +13,7 @@ import os
 import re
 import resource
 import select
+import shutil
 import signal
 import socket
 import struct
@@ -22,6 +26,8 @@ import urllib.request
 
 sys.dont_write_bytecode = True  # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "netns"))
+import nsntlib as L  # noqa: E402  (plain_args: --plaintext once the binary has TLS)
 import standin as W  # noqa: E402  (hand-rolled nsnet.v1 encoding, not the code under test)
 
 FAILS = []
@@ -34,6 +40,7 @@ def check(ok, what):
     print(("ok" if ok else "not ok") + " %d - %s" % (N, what), flush=True)
     if not ok:
         FAILS.append(what)
+    return ok
 
 
 def lines(s):
@@ -82,6 +89,83 @@ def metric(port, name):
     return None
 
 
+def read_status(pid):
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return out
+
+
+def unprivileged(binary, tmp):
+    """As root: the collector as nobody (setpriv: uid/gid 65534, no supplementary groups,
+    no_new_privs, inheritable and bounding sets empty) serves /healthz and welcomes and
+    acks an agent, holding no capability (CapEff, CapPrm, CapBnd 0, NoNewPrivs 1)."""
+    global N
+    if os.geteuid() != 0:
+        N += 1
+        print("ok %d - the collector as nobody # SKIP not root: switching to uid 65534 needs root" % N, flush=True)
+        print("test_collector_cli.py: SKIP the unprivileged-collector case (not root); the rest ran", file=sys.stderr)
+        return
+    if not shutil.which("setpriv"):
+        check(False, "setpriv (util-linux) is installed: the unprivileged case needs it")
+        return
+    drop = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "--no-new-privs",
+            "--inh-caps=-all", "--bounding-set=-all"]
+    # nobody must be able to reach the binary; a build under a 0700 home is copied out.
+    r = subprocess.run(drop + [binary, "--version"], capture_output=True, text=True, timeout=10)
+    copy = None
+    if r.returncode != 0:
+        copy = os.path.join(tmp, "nobody")
+        os.mkdir(copy)
+        os.chmod(tmp, 0o755)
+        os.chmod(copy, 0o755)
+        binary = shutil.copy(binary, copy)
+    log = os.path.join(tmp, "nobody.log")
+    with open(log, "w") as f:
+        p = subprocess.Popen(drop + [binary, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"]
+                             + L.plain_args(binary), stderr=f)
+    try:
+        port = hp = 0
+        deadline = time.time() + 10
+        while time.time() < deadline and not (port and hp) and p.poll() is None:
+            text = open(log).read()
+            m = re.search(r"event=listening addr=\S+ port=(\d+)", text)
+            h = re.search(r"event=http_listening addr=\S+ port=(\d+)", text)
+            port, hp = (int(m.group(1)) if m else 0), (int(h.group(1)) if h else 0)
+            time.sleep(0.05)
+        if not check(port and hp, "as nobody: the collector starts and logs its ports"):
+            print("# exit %r, log: %r" % (p.poll(), open(log).read()[-500:]))
+            return
+        st = read_status(p.pid)
+        check(st["Uid"].split()[:2] == ["65534", "65534"] and st["Gid"].split()[:2] == ["65534", "65534"]
+              and st.get("Groups", "") == "" and int(st["CapEff"], 16) == 0 and int(st["CapPrm"], 16) == 0
+              and int(st["CapBnd"], 16) == 0 and st["NoNewPrivs"] == "1",
+              "as nobody: uid/gid 65534, no groups, CapEff/CapPrm/CapBnd 0, NoNewPrivs 1 (%s)"
+              % {k: st.get(k) for k in ("Uid", "Gid", "Groups", "CapEff", "CapPrm", "CapBnd", "NoNewPrivs")})
+        with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % hp, timeout=5) as resp:
+            check(resp.status == 200 and '"status"' in resp.read().decode(), "as nobody: /healthz answers 200")
+        c = socket.create_connection(("127.0.0.1", port), timeout=10)
+        c.sendall(agent_hello("nobody-node", 7) + scan_done(2, 1))
+        buf = b""
+        while b"\x22\x02\x08\x02" not in buf:  # Ack{seq 2}, after the Welcome
+            data = c.recv(65536)
+            if not data:
+                break
+            buf += data
+        c.close()
+        fs = W.fields(buf[4:4 + struct.unpack(">I", buf[:4])[0]]) if len(buf) >= 4 else []
+        check(W.first(fs, 3) is not None and b"\x22\x02\x08\x02" in buf,
+              "as nobody: an agent's Hello is welcomed and its scan acked")
+        check(metric(hp, 'nsnet_collector_nodes{state="up"}') == 1, "as nobody: the agent's node is up")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        check(p.wait(timeout=10) == 0, "as nobody: SIGTERM exits 0")
+        if copy:
+            shutil.rmtree(copy, ignore_errors=True)
+
+
 def hold_many(binary, n):
     """n agent connections at once, each a node: all welcomed, acked and counted."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -89,7 +173,8 @@ def hold_many(binary, n):
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 200), hard))
     # stderr to a file: a pipe nobody reads would fill with 1,200 hello lines.
     log = tempfile.NamedTemporaryFile(prefix="nsnt-coll-hold-", suffix=".log")
-    p = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"], stderr=log)
+    p = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"] + L.plain_args(binary),
+                         stderr=log)
     port = hp = 0
     deadline = time.time() + 10
     while time.time() < deadline and not (port and hp):
@@ -161,13 +246,13 @@ def main():
         (["--listen", "127.0.0.1:0", "extra"], "extra"),
     ]
     for args, word in bad:
-        r = subprocess.run([binary, *args], capture_output=True, text=True, timeout=10)
+        r = subprocess.run([binary, *L.plain_args(binary), *args], capture_output=True, text=True, timeout=10)
         check(r.returncode == 2 and len(lines(r.stderr)) == 1 and word in r.stderr
               and r.stderr.startswith("nsnet-collector: "),
               "%s: exit 2 and one line naming %r (got %d: %r)" % (args, word, r.returncode, r.stderr))
     empty = os.path.join(tmp, "empty")
     open(empty, "w").write("\n")
-    r = subprocess.run([binary, "--listen", "127.0.0.1:0", "--token-file", empty],
+    r = subprocess.run([binary, "--listen", "127.0.0.1:0", "--token-file", empty] + L.plain_args(binary),
                        capture_output=True, text=True, timeout=10)
     check(r.returncode == 2 and "empty token" in r.stderr, "an empty token file is refused")
     r = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10)
@@ -175,14 +260,14 @@ def main():
           "--help lists the options")
 
     # --- port 0, address in use, SIGTERM ------------------------------------------------
-    p = start(binary, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0")
+    p = start(binary, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", *L.plain_args(binary))
     m = wait_log(p, r"event=listening addr=127\.0\.0\.1 port=(\d+)")
     check(m is not None, "port 0: the bound port is logged")
     port = int(m.group(1)) if m else 0
     h = wait_log(p, r"event=http_listening addr=\S+ port=(\d+)")
     check(h is not None, "--http port 0: the bound port is logged")
     if port:
-        r = subprocess.run([binary, "--listen", "127.0.0.1:%d" % port], capture_output=True,
+        r = subprocess.run([binary, "--listen", "127.0.0.1:%d" % port] + L.plain_args(binary), capture_output=True,
                            text=True, timeout=10)
         check(r.returncode == 1 and len(lines(r.stderr)) == 1 and str(port) in r.stderr
               and "in use" in r.stderr.lower(),
@@ -235,6 +320,7 @@ def main():
           "a regular file at the unix path is left alone: exit 1, one line (%r)" % r.stderr)
 
     hold_many(binary, 1200)
+    unprivileged(binary, tmp)
 
     print("1..%d" % N)
     if FAILS:
