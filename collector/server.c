@@ -40,6 +40,8 @@ const char *const reject_reason_names[REJECT_MAX] = {
 };
 
 #define HELLO_TIMEOUT_MS 10000
+/* The largest frame before a Hello is accepted: a Hello is a few hundred bytes. */
+#define HELLO_MAX_FRAME 65536
 #define QUERY_IDLE_MS (5 * 60 * 1000)
 /* An agent sends at least a ScanDone per interval; never close one sooner than this. */
 #define AGENT_IDLE_MIN_MS 30000
@@ -383,6 +385,7 @@ static bool on_hello(struct conn *k, const NsnFrame *f)
 	k->next_seq = f->seq + 1;
 	if (h->role == NSNET__V1__HELLO__ROLE__QUERY) {
 		k->role = ROLE_QUERY;
+		nsn_frame_reader_set_max(&k->rd, c->o.max_frame);
 		c->n_queries++;
 		if (k->tls)
 			nsn_log(NSN_LOG_INFO, "event=query_client peer=%s identity=%s", k->peer, k->identity);
@@ -412,6 +415,7 @@ static bool on_hello(struct conn *k, const NsnFrame *f)
 			conn_close(n->agent, REJECT_MAX, "replaced by a new connection of node %s from %s",
 				   n->name, k->peer);
 		k->role = ROLE_AGENT;
+		nsn_frame_reader_set_max(&k->rd, c->o.max_frame);
 		c->n_agents++;
 		k->node = n;
 		n->snode = k->snode;
@@ -579,9 +583,9 @@ static bool take_bytes(struct conn *k, const uint8_t *data, size_t n)
 		if (!on_frame(k, frame, len))
 			return false;
 	if (r == -EMSGSIZE) {
-		conn_close(k, REJECT_OVERSIZE, "frame %llu: length %u over the %u byte maximum",
+		conn_close(k, REJECT_OVERSIZE, "frame %llu: length %u over the %u byte maximum%s",
 			   (unsigned long long)(k->next_seq ? k->next_seq : 1), nsn_frame_get_header(k->rd.buf + k->rd.off),
-			   c->o.max_frame);
+			   k->rd.max, k->role == ROLE_NONE ? " before a Hello" : "");
 		return false;
 	}
 	if (r < 0) {
@@ -708,7 +712,9 @@ static void on_connection(uv_stream_t *server, int status)
 	else
 		uv_tcp_init(c->loop, &k->h.tcp);
 	k->h.tcp.data = k;
-	nsn_frame_reader_init(&k->rd, c->o.max_frame);
+	/* Until its Hello is accepted a peer is nobody: it may make us buffer no more than
+	 * a Hello needs, not --max-frame (16 MiB by default) per connection. */
+	nsn_frame_reader_init(&k->rd, HELLO_MAX_FRAME < c->o.max_frame ? HELLO_MAX_FRAME : c->o.max_frame);
 	k->opened_ms = k->last_rx_ms = uv_now(c->loop);
 	k->next = c->conns;
 	if (c->conns)

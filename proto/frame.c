@@ -12,6 +12,11 @@
 void nsn_frame_reader_init(struct nsn_frame_reader *r, uint32_t max)
 {
 	memset(r, 0, sizeof(*r));
+	nsn_frame_reader_set_max(r, max);
+}
+
+void nsn_frame_reader_set_max(struct nsn_frame_reader *r, uint32_t max)
+{
 	r->max = max ? max : NSN_FRAME_MAX_DEFAULT;
 	if (r->max > NSN_FRAME_MAX_LIMIT)
 		r->max = NSN_FRAME_MAX_LIMIT;

@@ -39,6 +39,8 @@ struct nsn_frame_reader {
 
 /** Prepare @p r for payloads of at most @p max bytes (0 means NSN_FRAME_MAX_DEFAULT). */
 void nsn_frame_reader_init(struct nsn_frame_reader *r, uint32_t max);
+/** Change the largest payload accepted from the next frame on (0: the default). */
+void nsn_frame_reader_set_max(struct nsn_frame_reader *r, uint32_t max);
 
 /** Release the buffer; @p r may be initialised again. NULL-safe. */
 void nsn_frame_reader_release(struct nsn_frame_reader *r);

@@ -48,7 +48,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "netns"))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import nsntlib as L  # noqa: E402
-from test_agent import Agent, Standin, compare_views, status_of  # noqa: E402
+from test_agent import Agent, Standin, compare_views  # noqa: E402
 from test_manifests import container_port, find, gen_certs, load, secret_files  # noqa: E402
 
 
@@ -249,7 +249,7 @@ def main():
     full = st.wait(lambda e: e["ev"] == "scan_done" and e["full"], 20)
     if not rep.check(full is not None, "no full scan; agent log:\n" + "\n".join(ag.lines())):
         rep.finish()
-    s = status_of(p.pid)
+    s = L.proc_status(p.pid)
     want = sum(1 << caps[x] for x in added)
     rep.check(os.stat("/proc/%d/exe" % p.pid).st_ino == os.stat(agent_bin).st_ino, "pid %d is not the agent" % p.pid)
     rep.check(int(s["CapEff"], 16) == want and int(s["CapPrm"], 16) == want and int(s["CapBnd"], 16) == want

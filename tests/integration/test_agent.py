@@ -101,15 +101,6 @@ def http_get(port, path="/healthz"):
     return int(head.split()[1]), body
 
 
-def status_of(pid):
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            out[k] = v.strip()
-    return out
-
-
 class Agent:
     def __init__(self, world, binary, args, log):
         self.log = log
@@ -317,7 +308,7 @@ def main():
                   "/healthz: %d %s" % (code, body))
         code, _ = http_get(hp, "/nope")
         rep.check(code == 404, "/nope: want 404, got %d" % code)
-    s = status_of(ag.p.pid)
+    s = L.proc_status(ag.p.pid)
     rep.check(int(s["CapEff"], 16) == KEPT and int(s["CapPrm"], 16) == KEPT and int(s["CapBnd"], 16) == KEPT and
               s["NoNewPrivs"] == "1" and int(s["CapAmb"], 16) == 0,
               "capabilities: %s" % {k: s[k] for k in ("CapEff", "CapPrm", "CapBnd", "CapAmb", "NoNewPrivs")})
@@ -413,7 +404,7 @@ def main():
     peak_q = 0
     end = time.monotonic() + 8
     while time.monotonic() < end:
-        s = status_of(ag3.p.pid)
+        s = L.proc_status(ag3.p.pid)
         peak_rss = max(peak_rss, int(s["VmRSS"].split()[0]))
         if hp3:
             _, body = http_get(hp3)

@@ -27,7 +27,7 @@ import urllib.request
 sys.dont_write_bytecode = True  # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "netns"))
-import nsntlib as L  # noqa: E402  (plain_args: --plaintext once the binary has TLS)
+import nsntlib as L  # noqa: E402
 import standin as W  # noqa: E402  (hand-rolled nsnet.v1 encoding, not the code under test)
 
 FAILS = []
@@ -89,15 +89,6 @@ def metric(port, name):
     return None
 
 
-def read_status(pid):
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            out[k] = v.strip()
-    return out
-
-
 def unprivileged(binary, tmp):
     """As root: the collector as nobody (setpriv: uid/gid 65534, no supplementary groups,
     no_new_privs, inheritable and bounding sets empty) serves /healthz and welcomes and
@@ -125,7 +116,7 @@ def unprivileged(binary, tmp):
     log = os.path.join(tmp, "nobody.log")
     with open(log, "w") as f:
         p = subprocess.Popen(drop + [binary, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"]
-                             + L.plain_args(binary), stderr=f)
+                             + ["--plaintext"], stderr=f)
     try:
         port = hp = 0
         deadline = time.time() + 10
@@ -138,7 +129,7 @@ def unprivileged(binary, tmp):
         if not check(port and hp, "as nobody: the collector starts and logs its ports"):
             print("# exit %r, log: %r" % (p.poll(), open(log).read()[-500:]))
             return
-        st = read_status(p.pid)
+        st = L.proc_status(p.pid)
         check(st["Uid"].split()[:2] == ["65534", "65534"] and st["Gid"].split()[:2] == ["65534", "65534"]
               and st.get("Groups", "") == "" and int(st["CapEff"], 16) == 0 and int(st["CapPrm"], 16) == 0
               and int(st["CapBnd"], 16) == 0 and st["NoNewPrivs"] == "1",
@@ -173,7 +164,7 @@ def hold_many(binary, n):
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 200), hard))
     # stderr to a file: a pipe nobody reads would fill with 1,200 hello lines.
     log = tempfile.NamedTemporaryFile(prefix="nsnt-coll-hold-", suffix=".log")
-    p = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"] + L.plain_args(binary),
+    p = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"] + ["--plaintext"],
                          stderr=log)
     port = hp = 0
     deadline = time.time() + 10
@@ -246,13 +237,13 @@ def main():
         (["--listen", "127.0.0.1:0", "extra"], "extra"),
     ]
     for args, word in bad:
-        r = subprocess.run([binary, *L.plain_args(binary), *args], capture_output=True, text=True, timeout=10)
+        r = subprocess.run([binary, "--plaintext", *args], capture_output=True, text=True, timeout=10)
         check(r.returncode == 2 and len(lines(r.stderr)) == 1 and word in r.stderr
               and r.stderr.startswith("nsnet-collector: "),
               "%s: exit 2 and one line naming %r (got %d: %r)" % (args, word, r.returncode, r.stderr))
     empty = os.path.join(tmp, "empty")
     open(empty, "w").write("\n")
-    r = subprocess.run([binary, "--listen", "127.0.0.1:0", "--token-file", empty] + L.plain_args(binary),
+    r = subprocess.run([binary, "--listen", "127.0.0.1:0", "--token-file", empty] + ["--plaintext"],
                        capture_output=True, text=True, timeout=10)
     check(r.returncode == 2 and "empty token" in r.stderr, "an empty token file is refused")
     r = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10)
@@ -260,14 +251,14 @@ def main():
           "--help lists the options")
 
     # --- port 0, address in use, SIGTERM ------------------------------------------------
-    p = start(binary, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", *L.plain_args(binary))
+    p = start(binary, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--plaintext")
     m = wait_log(p, r"event=listening addr=127\.0\.0\.1 port=(\d+)")
     check(m is not None, "port 0: the bound port is logged")
     port = int(m.group(1)) if m else 0
     h = wait_log(p, r"event=http_listening addr=\S+ port=(\d+)")
     check(h is not None, "--http port 0: the bound port is logged")
     if port:
-        r = subprocess.run([binary, "--listen", "127.0.0.1:%d" % port] + L.plain_args(binary), capture_output=True,
+        r = subprocess.run([binary, "--listen", "127.0.0.1:%d" % port] + ["--plaintext"], capture_output=True,
                            text=True, timeout=10)
         check(r.returncode == 1 and len(lines(r.stderr)) == 1 and str(port) in r.stderr
               and "in use" in r.stderr.lower(),

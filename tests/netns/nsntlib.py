@@ -141,6 +141,16 @@ class World:
                 os.unlink(p)
 
 
+def proc_status(pid):
+    """/proc/PID/status as a dict (CapEff, NoNewPrivs, VmRSS, ...)."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return out
+
+
 def listener_as(world, netns, port, uid=65534, timeout=5):
     """A TCP listener on 127.0.0.1:port in netns held by a process of another user
     (nobody): its /proc/PID/fd is that user's, mode 0500. Debian's python3, since a
@@ -166,18 +176,6 @@ def start_fixture(world, cfg, timeout=30):
     return json.loads(line)
 
 
-_PLAIN = {}
-
-
-def plain_args(binary):
-    """["--plaintext"] when BINARY's --help lists it, else []: with TLS built in, a
-    HOST:PORT connection between nsnet-agent, nsnet-collector and `nsnetstat
-    --collector` needs --tls-* files or an explicit --plaintext. Asked once per binary."""
-    if binary not in _PLAIN:
-        r = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=30)
-        listed = re.search(r"(?<![\w-])--plaintext(?![\w-])", r.stdout + r.stderr)
-        _PLAIN[binary] = ["--plaintext"] if listed else []
-    return list(_PLAIN[binary])
 
 
 def nsnetstat(binary, args, env=None, timeout=30):
