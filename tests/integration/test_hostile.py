@@ -44,7 +44,7 @@ B. nsnet-agent against a fake collector (a listener in this test) that answers i
    that accepts and never answers must give up and reconnect as the README says: no
    Welcome 15 s after its Hello.
 
-Prints one TAP line per check; exits 1 if any failed, 77 when not root. About 40 s.
+Prints one TAP line per check; exits 1 if any failed, 77 when not root. About 30 s.
 
 usage: test_hostile.py NSNET_COLLECTOR NSNET_AGENT NSNETSTAT
 """
