@@ -1,7 +1,7 @@
 #!/bin/sh
 # Build the libFuzzer targets (tests/fuzz/fuzz-*.c) with clang and fuzz each for a while.
 #   scripts/fuzz.sh [SECONDS]    each target for SECONDS (default 30), two at a time
-# Build directory: $NSN_FUZZ_DIR (default /build-fuzz); targets at once: $NSN_FUZZ_JOBS
+# Build directory: $NSN_FUZZ_DIR (default build-fuzz/, beside build/); targets at once: $NSN_FUZZ_JOBS
 # (default 2). Each target starts from a copy of its checked-in corpus
 # (tests/fuzz/corpus/NAME) in a temporary directory: the checked-in one is never changed.
 # Prints one line per target; a crash, leak, timeout or out-of-memory in any target makes
@@ -14,7 +14,7 @@ secs=${1:-30}
 case $secs in
 '' | *[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS]" >&2; exit 2 ;;
 esac
-dir=${NSN_FUZZ_DIR:-/build-fuzz}
+dir=${NSN_FUZZ_DIR:-$(pwd)/build-fuzz}
 jobs=${NSN_FUZZ_JOBS:-2}
 if ! command -v clang >/dev/null 2>&1; then
 	echo "fuzz: clang not found (scripts/install-deps.sh installs it)" >&2
