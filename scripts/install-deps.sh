@@ -10,7 +10,8 @@ PKGS="build-essential cmake pkg-config
 libnl-3-dev libnl-route-3-dev libcap-dev libprotobuf-c-dev protobuf-c-compiler libuv1-dev libjson-c-dev
 iproute2 iputils-ping util-linux procps python3 libcap2-bin prometheus
 containerd runc podman busybox-static
-clang libclang-rt-14-dev libssl-dev openssl"
+clang libclang-rt-14-dev libssl-dev openssl
+llvm libbpf-dev bpftool libelf-dev zlib1g-dev"
 # Commands another source may already provide (a newer Node.js, a cloud SDK's kubectl):
 # Debian's package only where the command is missing. kubectl renders deploy/'s
 # kustomization offline (kubectl kustomize).

@@ -44,3 +44,22 @@ int nsn_gather_check_caps(enum nsn_scope scope, const char **ret_missing)
 	cap_free(caps);
 	return r;
 }
+
+int nsn__bpf_check_caps(const char **ret_missing)
+{
+	cap_t caps = cap_get_proc();
+	int bpf, perfmon;
+
+	*ret_missing = NULL;
+	if (!caps)
+		return -errno;
+	/* CAP_SYS_ADMIN stands in for both (bpf_capable(), perfmon_capable()) */
+	bpf = has_cap(caps, CAP_SYS_ADMIN) || has_cap(caps, CAP_BPF);
+	perfmon = has_cap(caps, CAP_SYS_ADMIN) || has_cap(caps, CAP_PERFMON);
+	cap_free(caps);
+	if (!bpf)
+		*ret_missing = perfmon ? "CAP_BPF" : "CAP_BPF and CAP_PERFMON";
+	else if (!perfmon)
+		*ret_missing = "CAP_PERFMON";
+	return *ret_missing ? -EPERM : 0;
+}

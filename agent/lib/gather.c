@@ -74,9 +74,8 @@ static int open_procnet(const char *name, bool optional, int *ret_fd)
 }
 
 /* Open what the dump needs while this thread is inside the namespace. */
-static int open_inside(const struct pool *pool, struct nsn__nsfds *fds)
+static int open_inside(const struct pool *pool, const struct nsn_gather_opts *o, struct nsn__nsfds *fds)
 {
-	const struct nsn_gather_opts *o = pool->opts;
 	unsigned fam = o->families ? o->families : (NSN_FAMILY_V4 | NSN_FAMILY_V6);
 	int r;
 
@@ -143,15 +142,38 @@ static uint64_t netns_cookie(void)
 	return cookie;
 }
 
+/* What is left to do in @p ns once the BPF walk has had its sockets: RAW sockets (in no
+ * table the walk reads), routes, links and counters. False when nothing is. */
+static bool after_bpf(const struct nsn_gather_opts *o, struct nsn_gather_opts *rest)
+{
+	*rest = *o;
+	if (!(o->flags & NSN_GATHER_NO_SOCKS)) {
+		if (nsn__sockdiag_protos(o) & NSN_PROTO_BIT(NSN_PROTO_RAW))
+			rest->protos = NSN_PROTO_BIT(NSN_PROTO_RAW);
+		else
+			rest->flags |= NSN_GATHER_NO_SOCKS;
+	}
+	return !(rest->flags & NSN_GATHER_NO_SOCKS) ||
+	       (o->flags & (NSN_GATHER_ROUTES | NSN_GATHER_LINKS | NSN_GATHER_COUNTERS));
+}
+
 static int dump_one(const struct pool *pool, struct nsn__dumper *d, int self_fd, struct nsn_netns *ns)
 {
 	const struct nsn_gather_opts *o = pool->opts;
+	struct nsn_gather_opts rest;
 	struct nsn__nsfds fds = {-1, -1, -1, -1, -1, -1, NULL};
 	int nsfd, r;
 
+	if (nsn__priv(ns)->bpf_done) {
+		/* The walk found it, with its cookie, and read its TCP, UDP and UNIX sockets. */
+		if (!after_bpf(o, &rest))
+			return 0;
+		o = &rest;
+	}
 	if (ns->current) {
-		ns->cookie = netns_cookie();
-		r = open_inside(pool, &fds);
+		if (!ns->cookie) /* the BPF walk read it */
+			ns->cookie = netns_cookie();
+		r = open_inside(pool, o, &fds);
 	} else {
 		nsfd = open_netns(ns);
 		if (nsfd < 0) {
@@ -165,13 +187,18 @@ static int dump_one(const struct pool *pool, struct nsn__dumper *d, int self_fd,
 			return r;
 		}
 		close(nsfd);
-		ns->cookie = netns_cookie();
-		r = open_inside(pool, &fds);
+		if (!ns->cookie)
+			ns->cookie = netns_cookie();
+		r = open_inside(pool, o, &fds);
 		if (setns(self_fd, CLONE_NEWNET) < 0)
 			abort();
 	}
-	if (r >= 0 && fds.diag >= 0)
+	if (r >= 0 && fds.diag >= 0) {
 		r = nsn__sockdiag_dump(d, &fds, ns, o);
+		/* RAW sockets after the walk's: into sock_diag's order */
+		if (r >= 0 && nsn__priv(ns)->bpf_done)
+			r = nsn__socks_sort_ss(ns);
+	}
 	if (r >= 0 && fds.rtnl)
 		r = nsn__rtnl_dump(fds.rtnl, ns, o);
 	if (r >= 0 && fds.snmp >= 0) {
@@ -202,7 +229,9 @@ static void *worker(void *arg)
 		if (i >= scan->n_netns)
 			break;
 		struct nsn_netns *ns = scan->netns[i];
-		if (setup_err)
+		if (nsn__priv(ns)->vanished)
+			ns->err = -ENOENT; /* the BPF walk found it gone */
+		else if (setup_err)
 			ns->err = setup_err;
 		else
 			ns->err = dump_one(pool, d, self_fd, ns);
@@ -478,6 +507,15 @@ int nsn_gather(const struct nsn_gather_opts *in, struct nsn_scan **ret_scan)
 	}
 
 	t0 = nsn__now_ms();
+	scan->backend = "netlink";
+	if (opts->bpf && !(opts->flags & NSN_GATHER_NO_SOCKS)) {
+		r = nsn__bpf_walk(opts->bpf, opts, scan);
+		if (r < 0)
+			nsn__scan_warn(scan, "BPF walk failed: %s; every namespace dumped with sock_diag instead",
+				       strerror(-r));
+		else
+			scan->backend = "bpf";
+	}
 	if (!(opts->flags & NSN_GATHER_NO_SOCKS) &&
 	    (!opts->protos || (opts->protos & NSN_PROTO_BIT(NSN_PROTO_RAW))))
 		pool.raw_via_proc = nsn__sockdiag_has_raw() == 0;

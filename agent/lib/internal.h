@@ -35,6 +35,7 @@ struct nsn__netns_priv {
 	size_t cap_names;
 	pid_t last_pid; /* to count thread groups, not threads */
 	int vanished;   /* every path to it was gone when a worker came to enter it */
+	bool bpf_done;  /* its sockets came from the BPF walk: sock_diag skips them (not RAW) */
 };
 
 static inline struct nsn__netns_priv *nsn__priv(const struct nsn_netns *ns)
@@ -168,6 +169,22 @@ struct nsn_procmap *nsn__procmap_new(void);
 int nsn__procmap_add(struct nsn_procmap *map, uint32_t inode, pid_t pid, int fd, const char *comm,
 		     const struct nsn_container *container);
 int nsn__procmap_seal(struct nsn_procmap *map);
+
+/* The BPF backend (bpfwalk.c, or nobpf.c in a netlink-only build): one pass over the
+ * host's TCP, UDP and UNIX tables adds the sockets of every namespace of @p scan that
+ * the walk covers, and marks them (nsn__netns_priv.bpf_done); namespaces with private
+ * hash tables are left to sock_diag; those the kernel no longer has are marked
+ * vanished. Counts go to scan->bpf, drops and caps to the warnings. 0 or -errno (then
+ * nothing was added: the caller falls back to sock_diag for every namespace). */
+int nsn__bpf_walk(struct nsn_bpf *bpf, const struct nsn_gather_opts *opts, struct nsn_scan *scan);
+
+/* Put @p ns's sockets in the order sock_diag dumps them (sockdiag.c): unix, raw, udp
+ * (IPv4, then IPv6), tcp; stable within each. 0 or -ENOMEM (order unchanged). */
+int nsn__socks_sort_ss(struct nsn_netns *ns);
+
+/* What loading the BPF walker needs (caps.c): CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN.
+ * 0, or -EPERM with what is missing in *ret_missing (static), or -errno. */
+int nsn__bpf_check_caps(const char **ret_missing);
 
 /* Monotonic milliseconds. */
 double nsn__now_ms(void);

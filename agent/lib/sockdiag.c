@@ -563,3 +563,40 @@ int nsn__sockdiag_dump(struct nsn__dumper *d, struct nsn__nsfds *fds, struct nsn
 		r = dump_tcp(d);
 	return r < 0 ? r : 0;
 }
+
+/* sock_diag's order, which ss keeps: unix, raw, udp (IPv4, then IPv6), tcp (listeners,
+ * then the established table, which the walk already reads in that order). */
+static unsigned rank(const struct nsn_sock *s)
+{
+	switch (s->proto) {
+	case NSN_PROTO_UNIX:
+		return 0;
+	case NSN_PROTO_RAW:
+		return 1;
+	case NSN_PROTO_UDP:
+		return s->family == AF_INET ? 2 : 3;
+	default:
+		return 4;
+	}
+}
+
+int nsn__socks_sort_ss(struct nsn_netns *ns)
+{
+	size_t start[6] = {0}, n = ns->n_socks;
+	struct nsn_sock *t;
+
+	if (n < 2)
+		return 0;
+	t = malloc(n * sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		start[rank(&ns->socks[i]) + 1]++;
+	for (size_t k = 1; k < 6; k++)
+		start[k] += start[k - 1];
+	for (size_t i = 0; i < n; i++)
+		t[start[rank(&ns->socks[i])]++] = ns->socks[i];
+	memcpy(ns->socks, t, n * sizeof(*t));
+	free(t);
+	return 0;
+}

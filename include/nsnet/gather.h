@@ -13,6 +13,8 @@
 #ifndef NSNET_GATHER_H
 #define NSNET_GATHER_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <nsnet/model.h>
 
 #ifdef __cplusplus
@@ -47,6 +49,49 @@ struct nsn_cache;
 struct nsn_cache *nsn_cache_new(void);
 void nsn_cache_free(struct nsn_cache *cache);
 
+struct nsn_gather_opts;
+
+/** Where sockets come from (--backend). */
+enum nsn_backend {
+	NSN_BACKEND_AUTO = 0, /**< BPF for every namespace where it is available, else netlink */
+	NSN_BACKEND_NETLINK,  /**< setns + sock_diag, namespace by namespace */
+	NSN_BACKEND_BPF,      /**< one BPF pass over the host's socket tables (agent/lib/bpf/) */
+};
+
+/** "auto", "netlink" or "bpf". */
+const char *nsn_backend_name(enum nsn_backend b);
+/** Parse one of those names: 0, or -EINVAL. */
+int nsn_backend_parse(const char *name, enum nsn_backend *ret);
+
+/**
+ * A loaded BPF socket walker (agent/lib/bpfwalk.c), kept between scans: the agent and
+ * nsnetstat -c load it once. Not thread-safe: one nsn_gather() at a time per walker.
+ */
+struct nsn_bpf;
+
+/** Whether this build has the BPF backend (clang, bpftool and libbpf at configure time). */
+bool nsn_bpf_built(void);
+
+/**
+ * Check what the BPF backend needs -- kernel >= 6.2, BTF at /sys/kernel/btf/vmlinux,
+ * CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN) -- then load the program and have the
+ * kernel verify it.
+ * @return 0 and the walker in *ret, or -errno with one line saying why in @p why
+ *         (e.g. "kernel 5.15 is older than 6.2"); -ENOTSUP in a netlink-only build.
+ */
+int nsn_bpf_open(struct nsn_bpf **ret, char *why, size_t why_len);
+void nsn_bpf_close(struct nsn_bpf *bpf);
+
+/**
+ * Settle @p want for a scan of @p opts: with NSN_BACKEND_BPF, or with NSN_BACKEND_AUTO
+ * for NSN_SCOPE_ALL without NSN_GATHER_INFO, load a walker into *ret_bpf (NULL
+ * otherwise: netlink). AUTO never fails: when BPF cannot be used it leaves *ret_bpf
+ * NULL and says why in @p why (empty when netlink was simply the better choice: one
+ * namespace, or tcp_info asked for). BPF fails with -errno and the reason in @p why.
+ */
+int nsn_backend_open(enum nsn_backend want, const struct nsn_gather_opts *opts, struct nsn_bpf **ret_bpf,
+		     char *why, size_t why_len);
+
 /** Progress report, called on the caller's thread about every 100 ms while dumping. */
 typedef void (*nsn_progress_fn)(size_t done, size_t total, double elapsed_ms, void *userdata);
 
@@ -67,6 +112,10 @@ struct nsn_gather_opts {
 	struct nsn_cache *cache; /**< NULL: a private cache for this scan only */
 	nsn_progress_fn progress;
 	void *progress_userdata;
+	/** Sockets from this loaded walker (nsn_backend_open()) where it can: TCP, UDP and
+	 * UNIX of every namespace in one pass; RAW sockets, tcp_info (NSN_GATHER_INFO) and
+	 * namespaces with private hash tables still come from sock_diag. NULL: sock_diag. */
+	struct nsn_bpf *bpf;
 	/** Test hook: sleep this long between discovery and dump (0: none). */
 	unsigned pause_after_discovery_ms;
 };

@@ -290,6 +290,20 @@ struct nsn_netns {
 };
 
 /** The result of one scan. */
+/** What a BPF pass did (nsn_scan.bpf); all zero for a netlink scan. */
+struct nsn_bpf_stats {
+	size_t passes;     /**< program runs: the walk resumes where a full ring stopped it */
+	size_t records;    /**< records read */
+	size_t dups;       /**< duplicates removed (a socket moved during the lock-free walk) */
+	size_t restarts;   /**< hash chains walked again (the walk ended in another chain) */
+	size_t capped;     /**< chains cut at the length cap: sockets missed (in warnings) */
+	size_t drops;      /**< records lost to a full ring (in warnings) */
+	size_t netlink_ns; /**< namespaces dumped with sock_diag instead: private hash tables */
+	size_t foreign;    /**< sockets of namespaces outside the scan (not discovered, or not asked for) */
+	double load_ms;    /**< loading and verifying the program, when this scan did it */
+	double walk_ms;    /**< the pass itself, incl. reading the ring */
+};
+
 struct nsn_scan {
 	struct nsn_netns **netns; /**< sorted: host first, then named (by name), then by inode */
 	size_t n_netns;
@@ -310,6 +324,9 @@ struct nsn_scan {
 	struct nsn_attr_stats attr;        /**< with NSN_GATHER_CONTAINERS */
 	double attr_ms;
 	double discover_ms, dump_ms, procs_ms; /**< where the time went */
+	/** Where the sockets came from: "bpf" or "netlink" (static strings). */
+	const char *backend;
+	struct nsn_bpf_stats bpf; /**< with backend "bpf" */
 	/** With NSN_SCOPE_ONE and NSN_GATHER_LINKS: the host's other namespaces, whose
 	 * interfaces were dumped only to name the veth peers of the one asked for. Owned
 	 * by this scan; NULL otherwise. */
