@@ -28,6 +28,9 @@ struct cli_opts {
 			  * on by default, tables have a NODE column, --host-root is refused */
 	/* Set by cli_parse(): */
 	struct nsn_gather_opts gather;
+	/* --backend: where a local scan's sockets come from (main.c loads the walker into
+	 * gather.bpf); no effect with --from or --collector, nor in a collector's query. */
+	enum nsn_backend backend;
 	struct nsn_filter *filter;
 	bool numeric, procs, extended, info, json, summary, no_header, listening, all;
 	bool continuous;
@@ -48,9 +51,8 @@ struct cli_opts {
 	/* --tls-cert, --tls-key, --tls-ca, --tls-server-name: mutual TLS to the collector */
 	const char *tls_cert, *tls_key, *tls_ca, *tls_server_name;
 	/* With --collector, the words of argv after argv[0] in the order typed, without
-	 * --collector, --node, --token-file, --plaintext, --tls-* and their values:
-	 * Query.args (the array is
-	 * owned, the words are argv's). */
+	 * --collector, --node, --token-file, --plaintext, --tls-*, --backend and their
+	 * values: Query.args (the array is owned, the words are argv's). */
 	const char **query_args;
 	size_t n_query_args;
 	bool node_column; /* the tables always have a NODE column (collector mode) */

@@ -110,6 +110,18 @@ int main(int argc, char **argv)
 		cli_opts_release(&o);
 		return 2;
 	}
+	/* The walker is loaded once: a -c loop uses it for every round. */
+	struct nsn_bpf *bpf = NULL;
+	char why[512];
+	r = nsn_backend_open(o.backend, &o.gather, &bpf, why, sizeof(why));
+	if (r < 0) {
+		fprintf(stderr, "nsnetstat: %s\n", why[0] ? why : strerror(-r));
+		cli_opts_release(&o);
+		return 2;
+	}
+	if (why[0])
+		fprintf(stderr, "nsnetstat: %s\n", why);
+	o.gather.bpf = bpf;
 	/* A -c loop learns each container once (its processes by pid and start time). */
 	struct nsn_cache *cache = o.containers ? nsn_cache_new() : NULL;
 	o.gather.cache = cache;
@@ -127,6 +139,7 @@ int main(int argc, char **argv)
 	}
 	nsn_scan_free(prev);
 	nsn_cache_free(cache);
+	nsn_bpf_close(bpf);
 	cli_opts_release(&o);
 	return r;
 }

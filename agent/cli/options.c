@@ -37,6 +37,7 @@ enum {
 	OPT_TLS_KEY,
 	OPT_TLS_CA,
 	OPT_TLS_NAME,
+	OPT_BACKEND,
 };
 
 static const struct option longopts[] = {
@@ -82,6 +83,7 @@ static const struct option longopts[] = {
 	{"tls-key", required_argument, NULL, OPT_TLS_KEY},
 	{"tls-ca", required_argument, NULL, OPT_TLS_CA},
 	{"tls-server-name", required_argument, NULL, OPT_TLS_NAME},
+	{"backend", required_argument, NULL, OPT_BACKEND},
 	{0},
 };
 
@@ -140,6 +142,9 @@ static void usage(FILE *f)
 	      "                         the same connection asks again)\n"
 	      "  -H, --no-header        no header line\n"
 	      "      --threads N        worker threads (default: one per CPU)\n"
+	      "      --backend auto|bpf|netlink  where sockets come from: one BPF pass over the\n"
+	      "                         host's socket tables, or sock_diag in each namespace\n"
+	      "                         (default auto: BPF for --all-namespaces where it loads)\n"
 	      "  -h, --help  -V, --version\n"
 	      "\n"
 	      "FILTER is ss's: [state STATE | exclude STATE]... [EXPRESSION], e.g.\n"
@@ -290,7 +295,7 @@ static int add_nodes(struct cli_opts *o, const char *arg)
 	}
 }
 
-/* The words of argv that --collector, --node and --token-file consumed, by address (GNU
+/* The words of argv that --collector, --node, --token-file, ... consumed, by address (GNU
  * getopt permutes the array, never the strings): Query.args is argv without them. */
 struct consumed {
 	const char **words;
@@ -349,6 +354,14 @@ static int parse(int argc, char **argv, struct cli_opts *o, struct consumed *use
 		case OPT_CONTAINERS: want_containers = 1; break;
 		case OPT_NO_CONTAINERS: want_containers = 0; break;
 		case OPT_FROM: o->from = optarg; break;
+		case OPT_BACKEND:
+			/* Not part of a collector's query: it says how this host is scanned. */
+			if (consume(used, argc, argv) < 0)
+				return bad(o, "%s", strerror(ENOMEM));
+			if (nsn_backend_parse(optarg, &o->backend) < 0)
+				return bad(o, "unknown backend '%s' for --backend: expected auto, bpf or netlink",
+					   optarg);
+			break;
 		case OPT_COLLECTOR:
 		case OPT_NODE:
 		case OPT_TOKEN_FILE:

@@ -279,12 +279,44 @@ static void netns(struct json *j, const struct cli_opts *o, const struct nsn_sca
 	json_end_obj(j);
 }
 
+/* What the BPF pass did (with backend "bpf"). */
+static void bpf_stats(struct json *j, const struct nsn_bpf_stats *b)
+{
+	json_key(j, "bpf");
+	json_begin_obj(j);
+	json_key(j, "passes");
+	json_u64(j, b->passes);
+	json_key(j, "records");
+	json_u64(j, b->records);
+	json_key(j, "dups");
+	json_u64(j, b->dups);
+	json_key(j, "restarts");
+	json_u64(j, b->restarts);
+	json_key(j, "capped");
+	json_u64(j, b->capped);
+	json_key(j, "drops");
+	json_u64(j, b->drops);
+	json_key(j, "netlink_ns");
+	json_u64(j, b->netlink_ns);
+	json_key(j, "foreign");
+	json_u64(j, b->foreign);
+	json_key(j, "load_ms");
+	json_double(j, b->load_ms);
+	json_key(j, "walk_ms");
+	json_double(j, b->walk_ms);
+	json_end_obj(j);
+}
+
 /* The "scan" object: with several nodes, the sums of theirs. */
 static void scan_totals(struct json *j, const struct cli_opts *o, const struct cli_node *nodes, size_t n_nodes)
 {
 	struct nsn_attr_stats attr = {0};
+	struct nsn_bpf_stats bpf = {0};
 	size_t namespaces = 0, vanished = 0, failed = 0;
 	double discover_ms = 0, dump_ms = 0, procs_ms = 0, attr_ms = 0;
+	/* The nodes' common backend; null when they differ or one does not say (a
+	 * decoded scan: the wire does not carry it). */
+	const char *backend = n_nodes ? nodes[0].scan->backend : NULL;
 
 	for (size_t i = 0; i < n_nodes; i++) {
 		const struct nsn_scan *scan = nodes[i].scan;
@@ -301,6 +333,20 @@ static void scan_totals(struct json *j, const struct cli_opts *o, const struct c
 		attr.bundle_reads += scan->attr.bundle_reads;
 		attr.containers += scan->attr.containers;
 		attr_ms += scan->attr_ms;
+		if (!backend || !scan->backend || strcmp(backend, scan->backend))
+			backend = NULL;
+		if (scan->backend && !strcmp(scan->backend, "bpf")) {
+			bpf.passes += scan->bpf.passes;
+			bpf.records += scan->bpf.records;
+			bpf.dups += scan->bpf.dups;
+			bpf.restarts += scan->bpf.restarts;
+			bpf.capped += scan->bpf.capped;
+			bpf.drops += scan->bpf.drops;
+			bpf.netlink_ns += scan->bpf.netlink_ns;
+			bpf.foreign += scan->bpf.foreign;
+			bpf.load_ms += scan->bpf.load_ms;
+			bpf.walk_ms += scan->bpf.walk_ms;
+		}
 	}
 	json_key(j, "scan");
 	json_begin_obj(j);
@@ -316,6 +362,10 @@ static void scan_totals(struct json *j, const struct cli_opts *o, const struct c
 	json_double(j, dump_ms);
 	json_key(j, "procs_ms");
 	json_double(j, procs_ms);
+	json_key(j, "backend");
+	json_str(j, backend);
+	if (backend && !strcmp(backend, "bpf"))
+		bpf_stats(j, &bpf);
 	if (o->containers) {
 		json_key(j, "attribution");
 		json_begin_obj(j);

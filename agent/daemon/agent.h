@@ -43,6 +43,7 @@ struct agent_opts {
 	uint32_t max_frame;
 	bool tcp_info;
 	unsigned threads;
+	enum nsn_backend backend; /* --backend */
 };
 
 /* The scan thread (worker.c). */
@@ -76,6 +77,9 @@ struct agent {
 	char version[32];
 
 	struct worker w;
+	/* The BPF walker, loaded once at start (--backend), or NULL: netlink. Only the scan
+	 * thread uses it, through w.gather.bpf. */
+	struct nsn_bpf *bpf;
 	uv_timer_t scan_timer;
 	uv_timer_t debounce;         /* namespace watch events, coalesced */
 	uv_fs_event_t watch[NSN_AGENT_WATCHES];
@@ -90,6 +94,8 @@ struct agent {
 	uint64_t last_ok_ms;         /* uv_now of the last successful scan; 0 before */
 	double last_scan_ms;
 	size_t last_namespaces, last_sockets;
+	const char *last_backend;    /* the last scan's: "bpf" or "netlink"; NULL before */
+	uint64_t bpf_drops, bpf_capped; /* records lost to a full ring, chains cut: all scans */
 
 	/* The collector connection. */
 	enum conn_state state;
@@ -133,6 +139,9 @@ struct agent {
 };
 
 /* worker.c */
+/* What every scan asks of the gatherer (scope, flags, host root): worker_start() and
+ * the --backend choice at start-up use the same. */
+void worker_gather_opts(const struct agent *a, struct nsn_gather_opts *g);
 int worker_start(struct agent *a);
 void worker_request(struct worker *w);
 /* Returns true when the thread was mid-scan and left detached. */

@@ -80,7 +80,8 @@ static void respond(struct hconn *c)
 			     "\"scans\":%llu,\"scans_failed\":%llu,\"namespaces\":%zu,\"sockets\":%zu,"
 			     "\"connected\":%s,\"sent_seq\":%llu,\"acked_seq\":%llu,\"queued_bytes\":%zu,"
 			     "\"updates_coalesced\":%llu,\"scans_coalesced\":%llu,\"connects\":%llu,"
-			     "\"connect_failures\":%llu,\"protocol_errors\":%llu}\n",
+			     "\"connect_failures\":%llu,\"protocol_errors\":%llu,\"backend\":%s%s%s,"
+			     "\"bpf_drops\":%llu,\"bpf_capped\":%llu}\n",
 			     a->last_ok_ms ? (ok ? "ok" : "stale") : "starting", a->o.node,
 			     a->last_ok_ms ? (long long)(now - a->last_ok_ms) : -1LL, a->last_scan_ms,
 			     (unsigned long long)a->st.scans, (unsigned long long)a->st.scans_failed,
@@ -88,7 +89,9 @@ static void respond(struct hconn *c)
 			     (unsigned long long)a->seq, (unsigned long long)a->acked, conn_queued(a),
 			     (unsigned long long)a->st.updates_coalesced, (unsigned long long)a->st.scans_coalesced,
 			     (unsigned long long)a->st.connects, (unsigned long long)a->st.connect_failures,
-			     (unsigned long long)a->st.protocol_errors);
+			     (unsigned long long)a->st.protocol_errors, a->last_backend ? "\"" : "",
+			     a->last_backend ? a->last_backend : "null", a->last_backend ? "\"" : "",
+			     (unsigned long long)a->bpf_drops, (unsigned long long)a->bpf_capped);
 	}
 	if (n < 0 || (size_t)n >= sizeof(body))
 		n = 0;

@@ -50,6 +50,10 @@ static const char usage[] =
 	"      --tcp-info           include tcp_info and socket memory (changes every scan:\n"
 	"                           far more traffic)\n"
 	"      --threads N          namespace dump threads (default: one per CPU)\n"
+	"      --backend auto|bpf|netlink  where sockets come from: one BPF pass over the\n"
+	"                           node's socket tables, or sock_diag in each namespace\n"
+	"                           (default auto: BPF where it loads, else netlink; bpf:\n"
+	"                           exit 2 at start when it cannot be loaded)\n"
 	"  -o, --output FILE        write the stream to FILE ('-': stdout) instead of a collector\n"
 	"      --scans N            exit 0 after N scans (default: run until SIGTERM)\n"
 	"      --log-level LEVEL    error, warn, info (default) or debug\n"
@@ -130,7 +134,7 @@ static int read_token(struct agent_opts *o)
 static int parse_opts(int argc, char **argv, struct agent_opts *o, struct nsn_tls_ctx **ret_tls)
 {
 	enum { O_TOKEN = 256, O_ROOT, O_HEALTH, O_MAXBUF, O_MAXFRAME, O_INFO, O_THREADS, O_SCANS, O_LOG, O_PLAINTEXT,
-	       O_TLS_CERT, O_TLS_KEY, O_TLS_CA, O_TLS_NAME };
+	       O_TLS_CERT, O_TLS_KEY, O_TLS_CA, O_TLS_NAME, O_BACKEND };
 	static const struct option lo[] = {
 		{"collector", required_argument, NULL, 'c'},
 		{"node", required_argument, NULL, 'n'},
@@ -150,6 +154,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o, struct nsn_tl
 		{"tls-key", required_argument, NULL, O_TLS_KEY},
 		{"tls-ca", required_argument, NULL, O_TLS_CA},
 		{"tls-server-name", required_argument, NULL, O_TLS_NAME},
+		{"backend", required_argument, NULL, O_BACKEND},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -237,6 +242,10 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o, struct nsn_tl
 			o->scans = t;
 			break;
 		}
+		case O_BACKEND:
+			if (nsn_backend_parse(optarg, &o->backend) < 0)
+				return fail_usage("--backend '%s': auto, bpf or netlink", optarg);
+			break;
 		case O_LOG:
 			if ((r = nsn_log_level_parse(optarg)) < 0)
 				return fail_usage("--log-level '%s': error, warn, info or debug", optarg);
@@ -509,9 +518,14 @@ static void on_scan_result(uv_async_t *h)
 		socks += scan->netns[i]->n_socks;
 	a->last_namespaces = scan->n_netns;
 	a->last_sockets = socks;
+	a->last_backend = scan->backend;
+	a->bpf_drops += scan->bpf.drops;
+	a->bpf_capped += scan->bpf.capped;
 	nsn_log(a->scan_no == 1 ? NSN_LOG_INFO : NSN_LOG_DEBUG,
-		"event=scan scan=%llu namespaces=%zu sockets=%zu vanished=%zu failed=%zu ms=%.1f", (unsigned long long)a->scan_no,
-		scan->n_netns, socks, scan->n_vanished, scan->n_failed, ms);
+		"event=scan scan=%llu namespaces=%zu sockets=%zu vanished=%zu failed=%zu ms=%.1f backend=%s "
+		"bpf_drops=%zu bpf_capped=%zu",
+		(unsigned long long)a->scan_no, scan->n_netns, socks, scan->n_vanished, scan->n_failed, ms,
+		scan->backend ? scan->backend : "-", scan->bpf.drops, scan->bpf.capped);
 	for (size_t i = 0; i < scan->n_warnings; i++) {
 		char q[1024];
 
@@ -547,10 +561,29 @@ static int early_exit(struct agent *a, int code)
 	nsn_sync_free(a->sync);
 	nsn_pb_arena_free(a->arena);
 	nsn_tls_ctx_free(a->tls_ctx);
+	nsn_bpf_close(a->bpf);
 	free(a->o.token);
 	if (a->out_fd > STDERR_FILENO)
 		close(a->out_fd);
 	return code;
+}
+
+/* Load the BPF walker once, for every scan (--backend). With auto, why a walker could
+ * not be loaded is left in @p why (netlink then); with bpf it is the exit status 2. */
+static int backend_open(struct agent *a, char *why, size_t why_len)
+{
+	struct nsn_gather_opts g = {0};
+	int r;
+
+	worker_gather_opts(a, &g);
+
+	r = nsn_backend_open(a->o.backend, &g, &a->bpf, why, why_len);
+	if (r < 0) {
+		fprintf(stderr, "nsnet-agent: --backend %s: %s\n", nsn_backend_name(a->o.backend),
+			why[0] ? why : strerror(-r));
+		return 2;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -559,7 +592,7 @@ int main(int argc, char **argv)
 	static struct agent agent;
 	struct agent *a = &agent;
 	const char *missing;
-	char retained[256], q[256];
+	char retained[256], q[600], why[512];
 	int r;
 
 	r = parse_opts(argc, argv, &a->o, &a->tls_ctx);
@@ -575,6 +608,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nsnet-agent: dropping capabilities failed: %s\n", strerror(-r));
 		return early_exit(a, 2);
 	}
+	/* After the drop: the walker needs what the agent keeps (CAP_SYS_ADMIN covers
+	 * bpf(2) and perf's helpers), and nothing more is granted to load it. */
+	r = backend_open(a, why, sizeof(why));
+	if (r)
+		return early_exit(a, r);
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(a->version, sizeof(a->version), "%s", NSN_VERSION);
 	read_boot_id(a);
@@ -583,9 +621,12 @@ int main(int argc, char **argv)
 	srandom((unsigned)a->session);
 	nsn_log(NSN_LOG_INFO,
 		"event=start version=%s node=%s collector=%s tls=%s interval_s=%g host_root=%s capabilities=%s "
-		"no_new_privs=1",
+		"no_new_privs=1 backend=%s",
 		a->version, nsn_log_q(a->o.node, q, sizeof(q)), a->o.collector ? a->o.collector : "-",
-		a->tls_ctx ? "mutual" : "off", a->o.interval_s, a->o.host_root ? a->o.host_root : "/", retained);
+		a->tls_ctx ? "mutual" : "off", a->o.interval_s, a->o.host_root ? a->o.host_root : "/", retained,
+		a->bpf ? "bpf" : "netlink");
+	if (why[0])
+		nsn_log(NSN_LOG_WARN, "event=backend_fallback backend=netlink reason=%s", nsn_log_q(why, q, sizeof(q)));
 
 	a->loop = uv_default_loop();
 	a->sync = nsn_sync_new();
@@ -651,10 +692,12 @@ int main(int argc, char **argv)
 		(unsigned long long)a->st.bytes_sent);
 	if (worker_stop(&a->w)) {
 		/* The scan thread is mid-scan and detached: leave without tearing down what
-		 * it may still touch. */
+		 * it may still touch (the walker too: the kernel unloads it at exit). */
 		fflush(stdout);
 		_exit(r);
 	}
+	nsn_bpf_close(a->bpf);
+	a->bpf = NULL;
 	/* Close every handle, let the close callbacks run, then free. */
 	uv_walk(a->loop, walk_close, NULL);
 	uv_run(a->loop, UV_RUN_DEFAULT);

@@ -136,6 +136,14 @@ static void *run(void *arg)
 	return NULL;
 }
 
+void worker_gather_opts(const struct agent *a, struct nsn_gather_opts *g)
+{
+	g->scope = NSN_SCOPE_ALL;
+	g->flags = NSN_GATHER_PROCS | NSN_GATHER_ROUTES | NSN_GATHER_LINKS | NSN_GATHER_COUNTERS |
+		   NSN_GATHER_CONTAINERS | (a->o.tcp_info ? NSN_GATHER_INFO : 0);
+	g->host_root = a->o.host_root;
+}
+
 int worker_start(struct agent *a)
 {
 	struct worker *w = &a->w;
@@ -147,12 +155,10 @@ int worker_start(struct agent *a)
 	w->cache = nsn_cache_new();
 	if (!w->cache)
 		return -ENOMEM;
-	w->gather.scope = NSN_SCOPE_ALL;
-	w->gather.flags = NSN_GATHER_PROCS | NSN_GATHER_ROUTES | NSN_GATHER_LINKS | NSN_GATHER_COUNTERS |
-			  NSN_GATHER_CONTAINERS | (a->o.tcp_info ? NSN_GATHER_INFO : 0);
-	w->gather.host_root = a->o.host_root;
+	worker_gather_opts(a, &w->gather);
 	w->gather.threads = a->o.threads;
 	w->gather.cache = w->cache;
+	w->gather.bpf = a->bpf;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	r = -pthread_create(&w->thread, NULL, run, a);
