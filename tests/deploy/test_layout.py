@@ -6,7 +6,8 @@ namespace (a slave of the host's, as runc makes it), a root of its own, and ever
 volumeMount of the agent container made from the manifest (hostPath volumes bound at
 their mountPath, read-only where readOnly, slaves of the host where HostToContainer; the
 Secret as a tmpfs with its file and mode), the root then read-only
-(readOnlyRootFilesystem), /proc of the host's pid namespace (hostPID), a network
+(readOnlyRootFilesystem), /proc of the host's pid namespace (hostPID), sysfs read-only at
+/sys (as runc mounts it in a container that is not privileged), a network
 namespace of its own (a pod's), and exactly the manifest's added capabilities in the
 bounding set with no_new_privs (allowPrivilegeEscalation: false). There
 `nsnet-agent` runs with the manifest's args unchanged ($(NODE_NAME) from its env):
@@ -22,7 +23,9 @@ a collector stand-in speaks mutual TLS with the collector's Secret (Python's ssl
    namespace pinned at a path outside /run with no process, one named in
    /run/docker/netns, one held only by a process.
 2. Its capabilities are exactly the manifest's `add` list (it refuses to start without
-   one it needs, and drops any extra one), NoNewPrivs is 1.
+   one it needs, and drops any extra one), NoNewPrivs is 1. They and the layout suffice
+   for the BPF backend wherever nsnetstat --backend bpf works on the host: the agent
+   (--backend auto) then logs backend=bpf, else the reason it fell back.
 3. HostToContainer: a namespace added on the host after the start arrives, and once
    deleted on the host it is sent as gone and no mount of it is left in the agent's
    mount namespace (a private copy would pin it for ever).
@@ -78,6 +81,9 @@ def mounts_script(world, root, c, pod, node_name, secrets, hosts, keep):
     for d in keep:  # the binary's and the stand-in's directories
         sh += ["mkdir -p \"$R\"%s" % q(d), "mount --rbind %s \"$R\"%s" % (q(d), q(d))]
     sh += ["mkdir -p \"$R\"/proc", "mount -t proc proc \"$R\"/proc", "mkdir -p \"$R\"/tmp"]
+    # runc mounts sysfs read-only into a container that is not privileged: the node's
+    # kernel BTF (/sys/kernel/btf/vmlinux), which the BPF backend needs, is there.
+    sh += ["mkdir -p \"$R\"/sys", "mount -t sysfs -o ro,nosuid,nodev,noexec sysfs \"$R\"/sys"]
     # The kubelet gives every pod its own /etc/hosts, bound over the image's.
     sh.append("mount --bind %s \"$R\"/etc/hosts" % q(hosts))
     vols = {v["name"]: v for v in pod.get("volumes") or []}
@@ -256,6 +262,19 @@ def main():
               and s["NoNewPrivs"] == "1",
               "capabilities: manifest adds %s (%#x); agent has CapEff %s CapPrm %s CapBnd %s NoNewPrivs %s"
               % (added, want, s["CapEff"], s["CapPrm"], s["CapBnd"], s["NoNewPrivs"]))
+    # The backend: bpf in the pod wherever it works on the host (as root, every capability).
+    host_bpf = subprocess.run([nsnetstat, "--backend", "bpf", "--all-namespaces", "-t", "--json"],
+                              capture_output=True, text=True, timeout=60)
+    start = next((x for x in ag.lines() if "event=start " in x), "")
+    fallback = [x for x in ag.lines() if "event=backend_fallback" in x]
+    if host_bpf.returncode == 0:
+        rep.check("backend=bpf" in start and not fallback,
+                  "the BPF backend loads on the host but not in the DaemonSet's layout: %r %r" % (start, fallback))
+    else:
+        rep.check("backend=netlink" in start and len(fallback) == 1,
+                  "no BPF on the host (%s): want backend=netlink and one backend_fallback line, got %r %r"
+                  % (host_bpf.stderr.strip(), start, fallback))
+    print("backend: %s" % (fallback[0] if fallback else start.rsplit(" ", 1)[-1]))
     rep.check(os.readlink("/proc/%d/root" % p.pid) == root, "the agent's root is %s, not the container's %s"
               % (os.readlink("/proc/%d/root" % p.pid), root))
     rep.check(os.readlink("/proc/%d/ns/net" % p.pid) == "net:[%d]" % os.stat("/run/netns/" + podns).st_ino,

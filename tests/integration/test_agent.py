@@ -15,6 +15,11 @@
    coalesced scans are counted (in /healthz and in the next Hello).
 6. Bad command lines: one line, exit 2; a missing capability: one line, exit 2.
 
+NSN_TEST_BACKEND (bpf|netlink; ctest integration.agent and integration.agent.bpf):
+the agents run with --backend, and so do the local nsnetstat views they are compared
+with; the agent's start line, scan lines and /healthz must name that backend (no
+silent fallback), with no BPF record dropped.
+
 usage: test_agent.py NSNET_AGENT NSNETSTAT
 """
 
@@ -209,6 +214,36 @@ def compare_views(rep, label, nsnetstat, record, mine, flags, st, scan_timeout=1
     return remote
 
 
+# Known gaps a run allows by name (NSN_TEST_ALLOW; tests/netns/CMakeLists.txt lists them).
+ALLOW = set(filter(None, os.environ.get("NSN_TEST_ALLOW", "").split(",")))
+
+
+def backend_flags():
+    return ["--backend", L.BACKEND] if L.BACKEND else []
+
+
+def check_backend(rep, label, ag, health=None):
+    """The agent runs the backend the test asked for: its start line, every scan line
+    it logged, and /healthz say so; no BPF record was dropped, no chain cut."""
+    if not L.BACKEND or L.BACKEND == "auto":
+        return
+    lines = ag.lines()
+    start = [x for x in lines if "event=start " in x]
+    rep.check(len(start) == 1 and ("backend=%s" % L.BACKEND) in start[0].split(),
+              "%s: want a start line with backend=%s: %s" % (label, L.BACKEND, start))
+    rep.check(not any("event=backend_fallback" in x for x in lines),
+              "%s: the agent fell back: %s" % (label, [x for x in lines if "backend_fallback" in x]))
+    scans = [x for x in lines if "event=scan " in x]
+    bad = [x for x in scans if ("backend=%s" % L.BACKEND) not in x.split()
+           or (L.BACKEND == "bpf" and ("bpf_drops=0" not in x.split() or "bpf_capped=0" not in x.split()))]
+    rep.check(scans and not bad, "%s: scan lines not on backend %s (or with BPF drops): %s"
+              % (label, L.BACKEND, bad[:3] or "no scan line"))
+    if health is not None:
+        rep.check(health.get("backend") == L.BACKEND and not health.get("bpf_drops") and not health.get("bpf_capped"),
+                  "%s: /healthz backend %r bpf_drops %r bpf_capped %r, want %s and 0"
+                  % (label, health.get("backend"), health.get("bpf_drops"), health.get("bpf_capped"), L.BACKEND))
+
+
 def main():
     if len(sys.argv) != 3:
         print("usage: test_agent.py NSNET_AGENT NSNETSTAT", file=sys.stderr)
@@ -228,14 +263,15 @@ def main():
                       (["--collector", "h:1", "--tls-cert", "c.pem"], "--tls-key and --tls-ca are missing"),
                       (["--collector", "unix:/x", "--tls-cert", "c", "--tls-key", "k", "--tls-ca", "a"],
                        "a unix socket is guarded by its file permissions"),
-                      ([], "--collector HOST:PORT|unix:PATH is required")):
+                      ([], "--collector HOST:PORT|unix:PATH is required"),
+                      (["--collector", "h:1", "--plaintext", "--backend", "ebpf"], "auto, bpf or netlink")):
         r = subprocess.run([agent_bin] + bad, capture_output=True, text=True, timeout=10)
         lines = r.stderr.strip().splitlines()
         rep.check(r.returncode == 2 and len(lines) == 1 and want in lines[0],
                   "nsnet-agent %s: want exit 2 and one line with %r, got %d %r" % (bad, want, r.returncode, r.stderr))
     r = subprocess.run([agent_bin, "--help"], capture_output=True, text=True)
     for flag in ("--collector", "--node", "--interval", "--token-file", "--host-root", "--health-listen",
-                 "--max-buffer", "--output", "--tls-cert", "--tls-key", "--tls-ca", "--plaintext"):
+                 "--max-buffer", "--output", "--tls-cert", "--tls-key", "--tls-ca", "--plaintext", "--backend"):
         rep.check(r.returncode == 0 and flag in r.stdout, "--help does not show %s" % flag)
 
     L.require_root()
@@ -268,7 +304,7 @@ def main():
         f.write("s3cret-token\n")
     ag = Agent(world, agent_bin, ["--collector", "127.0.0.1:%d" % st.port, "--plaintext", "--node", "node-a",
                                   "--interval", "2",
-                                  "--token-file", token, "--health-listen", "127.0.0.1:0"],
+                                  "--token-file", token, "--health-listen", "127.0.0.1:0"] + backend_flags(),
                os.path.join(tmp, "agent.log"))
 
     # 1. Hello, then the full snapshot.
@@ -306,6 +342,7 @@ def main():
         doc = json.loads(body)
         rep.check(code == 200 and doc["status"] == "ok" and doc["connected"] is True and doc["scans"] >= 1,
                   "/healthz: %d %s" % (code, body))
+        check_backend(rep, "agent", ag, doc)
         code, _ = http_get(hp, "/nope")
         rep.check(code == 404, "/nope: want 404, got %d" % code)
     s = L.proc_status(ag.p.pid)
@@ -352,9 +389,21 @@ def main():
     n4 = len(st.events)
     ev = st.wait(lambda e: e["ev"] == "scan_done", 5, n4)
     idle = [e for e in st.events[n4:] if e.get("conn") == 1 and "bytes" in e]
+    if "bpf-cookie-unowned" in ALLOW:
+        # The known gap (tests/netns/CMakeLists.txt): TIME-WAIT sockets the test's own
+        # HTTP and collector connections leave in the host namespace have cookie 0
+        # under bpf, so the host's sockets have no usable keys and the agent sends the
+        # host whole when they change. Only the host's snapshots are let through.
+        host_ino = L.host_netns_stat().st_ino
+        gap = [e for e in idle if e["ev"] == "snapshot" and e["id"]["inode"] == host_ino]
+        if gap:
+            print("KNOWN GAP (NSN_TEST_ALLOW=bpf-cookie-unowned): the idle interval sent the host "
+                  "namespace whole (%d bytes): sockets without a cookie" % sum(e["bytes"] for e in gap))
+            idle = [e for e in idle if e not in gap]
     if rep.check(ev is not None, "no idle scan within 5 s"):
         idle_bytes = sum(e["bytes"] for e in idle if e["t"] <= ev["t"])
-        rep.check(not any(e["ev"] == "snapshot" for e in idle), "an idle interval sent a snapshot")
+        rep.check(not any(e["ev"] == "snapshot" for e in idle), "an idle interval sent a snapshot: %s"
+                  % [(e["ev"], e.get("id")) for e in idle if e["ev"] in ("snapshot", "gone")][:10])
         rep.check(idle_bytes < 0.05 * full_bytes, "idle interval sent %d bytes, full snapshot %d"
                   % (idle_bytes, full_bytes))
         print("ok: idle interval %d bytes vs full snapshot %d (%.2f%%)" % (idle_bytes, full_bytes,
@@ -397,7 +446,7 @@ def main():
     sock = os.path.join(tmp, "stuck.sock")
     st3 = Standin(world, "unix:" + sock, os.path.join(tmp, "rec3.bin"), "--no-read")
     ag3 = Agent(world, agent_bin, ["--collector", "unix:" + sock, "--interval", "0.2", "--max-buffer", "256k",
-                                   "--health-listen", "127.0.0.1:0"], os.path.join(tmp, "agent3.log"))
+                                   "--health-listen", "127.0.0.1:0"] + backend_flags(), os.path.join(tmp, "agent3.log"))
     hp3 = ag3.health_port()
     churn = world.spawn([sys.executable, "-c", CHURN, world.tag], stdout=subprocess.DEVNULL)
     peak_rss = 0
@@ -416,16 +465,19 @@ def main():
         subprocess.run(["ip", "netns", "del", "%s-churn%d" % (world.tag, i)], capture_output=True)
     _, body = http_get(hp3) if hp3 else (0, "{}")
     h = json.loads(body)
+    check_backend(rep, "agent with a stuck collector", ag3, h)
     print("stuck collector: peak RSS %d kB, peak queue %d bytes, %s" % (peak_rss, peak_q, body.strip()))
     rep.check(h.get("scans_coalesced", 0) > 0 and h.get("updates_coalesced", 0) > 0,
               "no coalesced scans counted with a collector that does not read: %s" % body)
     rep.check(peak_q <= 256 * 1024 + 4 * 1024 * 1024, "queue grew to %d bytes (bound 256k + one scan)" % peak_q)
-    # ASan's shadow memory and quarantine inflate RSS several times over: the 64 MB
-    # bound is the plain build's; the sanitized build only has to stay bounded.
-    asan = "libasan" in subprocess.run(["ldd", agent_bin], capture_output=True, text=True).stdout
-    bound = (512 if asan else 64) * 1024
+    # ASan's shadow memory and quarantine, and TSan's shadow, inflate RSS several times
+    # over: the 64 MB bound is the plain build's; a sanitized build only has to stay
+    # bounded.
+    libs = subprocess.run(["ldd", agent_bin], capture_output=True, text=True).stdout
+    san = "ASan" if "libasan" in libs else "TSan" if "libtsan" in libs else None
+    bound = (512 if san else 64) * 1024
     rep.check(peak_rss < bound, "agent RSS %d kB with a stuck collector (bound %d MB%s)"
-              % (peak_rss, bound // 1024, ", ASan build" if asan else ""))
+              % (peak_rss, bound // 1024, ", %s build" % san if san else ""))
     # The drops are reported in the next Hello: restart the stand-in, reading this time.
     st3.kill()
     st4 = Standin(world, "unix:" + sock, os.path.join(tmp, "rec4.bin"))

@@ -36,6 +36,20 @@ def require_root(tools=("ip", "ss", "unshare", "nsenter")):
     r = subprocess.run(["unshare", "-n", "true"], capture_output=True)
     if r.returncode != 0:
         skip("cannot create network namespaces: " + r.stderr.decode().strip())
+    require_backend()
+
+
+def require_backend(backend=None):
+    """NSN_TEST_BACKEND=bpf (or BACKEND bpf) on a machine that cannot have it at all
+    (what the BPF backend needs: kernel 6.2, kernel BTF) skips; any other reason the
+    walker does not load is the test's failure, not a skip."""
+    if (backend or BACKEND) != "bpf":
+        return
+    m = re.match(r"(\d+)\.(\d+)", os.uname().release)
+    if m and (int(m.group(1)), int(m.group(2))) < (6, 2):
+        skip("the BPF backend needs kernel 6.2, this is %s" % os.uname().release)
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        skip("the BPF backend needs kernel BTF (/sys/kernel/btf/vmlinux)")
 
 
 def host_netns_stat():
@@ -178,17 +192,86 @@ def start_fixture(world, cfg, timeout=30):
 
 
 
+# NSN_TEST_BACKEND (bpf|netlink|auto): where the sockets of every local scan the tests
+# make come from (CMake registers the socket tests once per backend). Empty: nsnetstat's
+# default. A bpf run must not pass by falling back: check_backend().
+BACKEND = os.environ.get("NSN_TEST_BACKEND", "")
+if BACKEND not in ("", "bpf", "netlink", "auto"):
+    raise SystemExit("NSN_TEST_BACKEND=%r: want bpf, netlink or auto" % BACKEND)
+REMOTE_FLAGS = ("--from", "--collector")
+
+
+def backend_args(args):
+    """--backend BACKEND for a local scan: not when ARGS choose one, nor for --from and
+    --collector (no local scan), nor bpf with --info (tcp_info only sock_diag reports:
+    nsnetstat refuses the pair; the default, auto, is netlink there)."""
+    args = list(args)
+    if not BACKEND or any(a == "--backend" or a.startswith("--backend=") for a in args) \
+            or any(a in REMOTE_FLAGS or a.startswith(f + "=") for a in args for f in REMOTE_FLAGS):
+        return []
+    if BACKEND == "bpf" and "--info" in args:
+        return []
+    return ["--backend", BACKEND]
+
+
+def nsnetstat_argv(binary, args):
+    """The command line of a local nsnetstat run, with the test's backend."""
+    return [binary] + backend_args(args) + list(args)
+
+
+def wanted_backend(args):
+    """The backend ARGS (with the test's) ask for explicitly, or None."""
+    args = backend_args(args) + list(args)
+    for i, a in enumerate(args):
+        if a == "--backend" and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith("--backend="):
+            return a.split("=", 1)[1]
+    return None
+
+
+def check_backend(args, doc):
+    """A local --json scan of sockets asked for bpf reports scan.backend "bpf" (not a
+    silent fallback to netlink: "BPF walk failed" in the warnings), with no record
+    dropped and no chain cut; one asked for netlink reports "netlink". Raises
+    AssertionError. A scan of RAW sockets only, or of no sockets at all (-r/-i/-s
+    alone: no namespace has "sockets"), has nothing to walk."""
+    want = wanted_backend(args)
+    if want not in ("bpf", "netlink") or doc is None or "--from" in args or "--collector" in args:
+        return
+    socks = [ns for ns in namespaces(doc) if "sockets" in ns]
+    shorts = "".join(a[1:] for a in args if a.startswith("-") and not a.startswith("--"))
+    raw_only = "w" in shorts and not any(c in shorts for c in "tux")
+    if not socks or raw_only:
+        return
+    scan = doc.get("scan") or {}
+    got = scan.get("backend")
+    if got != want:
+        raise AssertionError("nsnetstat %s: scan.backend %r, want %r (a fallback?); warnings: %s"
+                             % (" ".join(backend_args(args) + list(args)), got, want,
+                                doc.get("warnings")))
+    if want == "bpf":
+        b = scan.get("bpf")
+        if not isinstance(b, dict) or b.get("passes", 0) < 1:
+            raise AssertionError("nsnetstat %s: backend bpf without bpf stats (passes >= 1): %r"
+                                 % (" ".join(args), b))
+        if b.get("drops") or b.get("capped"):
+            raise AssertionError("nsnetstat %s: the BPF walk lost sockets: %r; warnings %s"
+                                 % (" ".join(args), b, doc.get("warnings")))
+
+
 def nsnetstat(binary, args, env=None, timeout=30):
     e = dict(os.environ)
     if env:
         e.update(env)
-    r = subprocess.run([binary] + list(args), capture_output=True, text=True, env=e, timeout=timeout)
+    r = subprocess.run(nsnetstat_argv(binary, args), capture_output=True, text=True, env=e, timeout=timeout)
     doc = None
     if "--json" in args and r.returncode == 0:
         try:
             doc = json.loads(r.stdout)
         except ValueError as ex:
             raise AssertionError("nsnetstat %s: invalid JSON: %s\n%s" % (" ".join(args), ex, r.stdout[:2000]))
+        check_backend(args, doc)
     return r, doc
 
 
@@ -218,17 +301,37 @@ def parse_users(text):
     return tuple(sorted((c, int(p), int(f)) for c, p, f in USERS_RE.findall(text)))
 
 
+EXT_RE = {k: re.compile(r"(?:^| )%s:([0-9a-f]+)(?= |$)" % k) for k in ("uid", "ino", "sk")}
+
+
+def parse_ext(text):
+    """What ss -e adds to a TCP or UDP row: (uid, ino, sk) as ints; uid 0 when ss
+    leaves it out (it prints uid:N only when N is not 0), sk (the socket cookie) hex."""
+    got = {k: rx.search(text) for k, rx in EXT_RE.items()}
+    if not got["ino"] or not got["sk"]:
+        return ("no ino:/sk: in " + text.strip(),)
+    return (int(got["uid"].group(1)) if got["uid"] else 0, int(got["ino"].group(1)), int(got["sk"].group(1), 16))
+
+
+def short_flags(args):
+    return "".join(a[1:] for a in args if a.startswith("-") and not a.startswith("--"))
+
+
 def ss_rows(prefix, args):
-    """Rows of `ss ARGS` as tuples (netid, state, rq, sq, local, peer, users);
+    """Rows of `ss ARGS` as tuples (netid, state, rq, sq, local, peer, users, ext);
     columns ss leaves out (Netid with one socket table, State with one state)
-    are None.  The header tells which columns are there."""
+    are None.  The header tells which columns are there.  With -p users are the
+    processes, with -e ext is (uid, ino, sk) for TCP and UDP rows (for unix rows
+    ss -e shows the inode of the bound file, not the socket's; RAW rows come from
+    /proc/net/raw without them): None otherwise."""
     r = run(prefix + ["ss"] + list(args))
     lines = r.stdout.splitlines()
     if not lines:
         raise RuntimeError("ss printed nothing, not even a header")
     head = lines[0].split()
     has_netid, has_state = head[0] == "Netid", "State" in head[:2]
-    with_users = "p" in "".join(a for a in args if a.startswith("-") and not a.startswith("--"))
+    with_users = "p" in short_flags(args)
+    with_ext = "e" in short_flags(args)
     rows = []
     for line in lines[1:]:
         tok = line.split()
@@ -247,7 +350,10 @@ def ss_rows(prefix, args):
         else:
             local, peer, i = tok[i], tok[i + 1], i + 2
         users = parse_users(" ".join(tok[i:])) if with_users else None
-        rows.append((netid, state, rq, sq, local, peer, users))
+        ext = None
+        if with_ext and (netid in ("tcp", "udp") or (not has_netid and any(c in short_flags(args) for c in "tu"))):
+            ext = parse_ext(" ".join(tok[i:]))
+        rows.append((netid, state, rq, sq, local, peer, users, ext))
     return rows, has_netid, has_state
 
 
@@ -272,7 +378,7 @@ def ss_inet(ep, family, v6only, dev=None):
     return "%s:%s" % (addr, port if port else "*")
 
 
-def json_row(s, has_netid=True, has_state=True, with_users=False):
+def json_row(s, has_netid=True, has_state=True, with_users=False, with_ext=False):
     if s["proto"] == "unix":
         netid = UNIX_NETID[s["type"]]
         path = (s.get("local") or {}).get("path")
@@ -286,12 +392,16 @@ def json_row(s, has_netid=True, has_state=True, with_users=False):
     users = None
     if with_users:
         users = tuple(sorted((p["comm"], p["pid"], p["fd"]) for p in s.get("processes") or []))
+    ext = None
+    if with_ext and s["proto"] in ("tcp", "udp"):
+        # uid null (TIME-WAIT, request sockets: nobody's): ss shows none, i.e. 0.
+        ext = (s.get("uid") or 0, s["inode"], s["cookie"])
     return (netid if has_netid else None, s["state"] if has_state else None,
-            str(s["recv_q"]), str(s["send_q"]), local, peer, users)
+            str(s["recv_q"]), str(s["send_q"]), local, peer, users, ext)
 
 
-def json_rows(ns, has_netid=True, has_state=True, with_users=False):
-    return [json_row(s, has_netid, has_state, with_users) for s in ns.get("sockets") or []]
+def json_rows(ns, has_netid=True, has_state=True, with_users=False, with_ext=False):
+    return [json_row(s, has_netid, has_state, with_users, with_ext) for s in ns.get("sockets") or []]
 
 
 # ---- comparison ----------------------------------------------------------
@@ -300,6 +410,8 @@ def fmt_row(r):
     cols = [c for c in r[:6] if c is not None]
     if r[6]:
         cols.append("users:(" + ",".join('("%s",pid=%d,fd=%d)' % u for u in r[6]) + ")")
+    if len(r) > 7 and r[7]:
+        cols.append("uid:%d ino:%d sk:%x" % r[7] if len(r[7]) == 3 else r[7][0])
     return "  ".join(cols)
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """CLI edges: usage errors, --collector's errors (bad addresses, a collector that
-refuses or speaks something else), a closed stdout, missing CAP_SYS_ADMIN and the
---summary counts.
+refuses or speaks something else), --backend's errors, a closed stdout, missing
+CAP_SYS_ADMIN and the --summary counts.
 
 usage: test_cli_errors.py PATH_TO_NSNETSTAT
 """
@@ -23,6 +23,12 @@ def one_line(err):
     return len([x for x in err.splitlines() if x.strip()]) == 1
 
 
+def is_fallback(line):
+    """The one line --backend auto prints when the BPF backend cannot be used."""
+    return line.startswith("nsnetstat: BPF backend unavailable (") and line.endswith(
+        "): using netlink (setns + sock_diag per namespace)")
+
+
 def main():
     if len(sys.argv) != 2:
         print("usage: test_cli_errors.py NSNETSTAT", file=sys.stderr)
@@ -40,6 +46,9 @@ def main():
         (["-t", "(", "dport", "=", ":80"], ["(", ")"]),
         (["-t", "state", "no-such-state"], ["no-such-state"]),
         (["-t", "sport", "~", ":80"], ["~"]),
+        (["--backend", "nonsense", "-t"], ["'nonsense'"]),
+        (["--backend=", "-t"], ["''"]),
+        (["--backend"], ["--backend"]),
     ]
     for args, needles in cases:
         r, _ = L.nsnetstat(binary, args)
@@ -81,8 +90,41 @@ def main():
                   % (" ".join(args), r.stdout[:200]))
     r, _ = L.nsnetstat(binary, ["--help"])
     rep.check(r.returncode == 0 and all(w in r.stdout for w in ("--collector", "--node", "--token-file",
-                                                                "--tls-cert", "--plaintext")),
-              "--help does not describe --collector, --node, --token-file, --tls-cert and --plaintext")
+                                                                "--tls-cert", "--plaintext", "--backend")),
+              "--help does not describe --collector, --node, --token-file, --tls-cert, --plaintext and --backend")
+
+    # --backend: an unknown one names the choices; bpf cannot report tcp_info (--info),
+    # which nsnetstat says before it scans anything: exit 2, one line, nothing on stdout.
+    r, _ = L.nsnetstat(binary, ["--backend", "nonsense", "-t"])
+    rep.check(all(w in r.stderr for w in ("--backend", "auto", "bpf", "netlink")),
+              "--backend nonsense: want the flag and the choices auto, bpf, netlink named: %r" % r.stderr)
+    for args in (["--backend", "bpf", "--info", "-t"], ["--backend=bpf", "--all-namespaces", "--info", "--json"]):
+        r, _ = L.nsnetstat(binary, args)
+        rep.check(r.returncode == 2 and one_line(r.stderr) and r.stderr.startswith("nsnetstat: ")
+                  and "tcp_info" in r.stderr and r.stdout == "",
+                  "`nsnetstat %s`: want exit 2 and one stderr line about tcp_info, got %d %r %r"
+                  % (" ".join(args), r.returncode, r.stderr, r.stdout[:200]))
+    # With netlink asked for, the JSON says so, and nothing is said about BPF.
+    r, doc = L.nsnetstat(binary, ["--backend", "netlink", "--all-namespaces", "-tan", "--json"])
+    rep.check(r.returncode == 0 and doc and doc["scan"].get("backend") == "netlink" and "bpf" not in doc["scan"]
+              and "BPF" not in r.stderr,
+              "--backend netlink --json: exit %d, scan %r, stderr %r"
+              % (r.returncode, doc and doc.get("scan"), r.stderr))
+    # auto: bpf or netlink; a netlink scan of every namespace says why in one line
+    # (unless the BPF walk failed mid-scan, which is a warning).
+    r, doc = L.nsnetstat(binary, ["--backend", "auto", "--all-namespaces", "-tan", "--json"])
+    if rep.check(r.returncode == 0 and doc and doc["scan"].get("backend") in ("bpf", "netlink"),
+                 "--backend auto --json: exit %d, scan %r, stderr %r"
+                 % (r.returncode, doc and doc.get("scan"), r.stderr)):
+        fallback = [x for x in r.stderr.splitlines() if is_fallback(x)]
+        if doc["scan"]["backend"] == "bpf":
+            rep.check(not fallback and isinstance(doc["scan"].get("bpf"), dict),
+                      "--backend auto chose bpf: stderr %r, scan %r" % (r.stderr, doc["scan"]))
+        else:
+            # Why: the line before the scan, or a warning when the walk failed in it.
+            rep.check(len(fallback) == 1 or any("BPF" in w for w in doc["warnings"]),
+                      "--backend auto fell back to netlink: want one line saying why, got %r, warnings %r"
+                      % (r.stderr, doc["warnings"]))
 
     # A collector that cannot be reached or speaks something else: exit 1, one line that
     # names the address, nothing on stdout. A bound socket that does not listen refuses
@@ -103,6 +145,8 @@ def main():
     threading.Thread(target=speak_http, daemon=True).start()
     cases = [
         (["--collector", refused, "--plaintext", "-t"], [refused, "refused"]),
+        # --backend is about this host: accepted, and no part of the query.
+        (["--collector", refused, "--plaintext", "--backend", "bpf", "-t"], [refused, "refused"]),
         (["--collector", "127.0.0.1:1", "--plaintext", "-t"], ["127.0.0.1:1"]),
         (["--collector", "unix:" + os.path.join(tmp0, "nonexistent"), "--json"],
          ["unix:" + os.path.join(tmp0, "nonexistent")]),
@@ -139,7 +183,9 @@ def main():
     rep.check(len(st) == 2 and st[0] in ("0", "141") and st[1] == "0",
               "nsnetstat --all-namespaces -a | head -1: statuses %r, want nsnetstat 0 or 141, head 0"
               % r.stdout.strip())
-    rep.check(err == "", "nsnetstat --all-namespaces -a | head -1: stderr %r, want nothing" % err)
+    # (But the one line that says why --backend auto could not use BPF, if it could not.)
+    rep.check(all(is_fallback(x) for x in err.splitlines()),
+              "nsnetstat --all-namespaces -a | head -1: stderr %r, want nothing" % err)
 
     # Without CAP_SYS_ADMIN --all-namespaces cannot work: exit 2, say why.
     if shutil.which("capsh"):

@@ -25,6 +25,9 @@ ScanDone); then:
      and a missing file each give one line `nsnetstat: --from FILE: ...` (with
      `at byte N` for the stream errors) and exit 1
 
+Every local scan uses NSN_TEST_BACKEND's --backend (nsntlib): nsn-record always
+gathers with sock_diag, so with bpf parts 1 and 5 compare the two backends.
+
 usage: test_from.py PATH_TO_NSNETSTAT [PATH_TO_NSN_RECORD]   (or $NSN_RECORD)
 """
 
@@ -104,15 +107,26 @@ class T:
         return path, self.world.spawn(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def nsn(self, args, **kw):
-        return subprocess.run([self.bin] + args, capture_output=True, text=True, timeout=60, **kw)
+        """nsnetstat ARGS; a local scan with the test's backend (NSN_TEST_BACKEND)."""
+        return subprocess.run(L.nsnetstat_argv(self.bin, args), capture_output=True, text=True, timeout=60, **kw)
 
     def json_pair(self, rec, args):
+        """--from REC and the local view. nsn-record gathers with sock_diag: under
+        NSN_TEST_BACKEND=bpf the local view is the BPF walk's, so this compares the
+        two backends field by field (cookies, inodes, uids included)."""
         a = self.nsn(["--from", rec, "--json"] + args)
         b = self.nsn(["--all-namespaces", "--json"] + args)
         ok = self.rep.check(a.returncode == 0 and b.returncode == 0,
                             "--from %s / local %s: exit %d / %d: %s %s"
                             % (rec, args, a.returncode, b.returncode, a.stderr.strip(), b.stderr.strip()))
-        return (json.loads(a.stdout), json.loads(b.stdout)) if ok else (None, None)
+        if not ok:
+            return None, None
+        got, want = json.loads(a.stdout), json.loads(b.stdout)
+        try:
+            L.check_backend(["--all-namespaces", "--json"] + args, want)
+        except AssertionError as ex:
+            self.rep.check(False, str(ex))
+        return got, want
 
     def same_namespaces(self, label, got, want, inodes):
         """The namespaces with these inodes, compared field for field, sockets in any

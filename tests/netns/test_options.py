@@ -6,6 +6,7 @@
   --info     congestion algorithm, mss, cwnd, rcvbuf/sndbuf == ss -tinm
   -4 / -6    only that family, and the same rows as ss -4 / ss -6
   -c SECS    one JSON document per interval
+  --backend  netlink's JSON says "netlink"; where BPF loads, bpf's rows equal netlink's
 
 usage: test_options.py PATH_TO_NSNETSTAT
 """
@@ -158,6 +159,26 @@ def main():
     c.kill()
     c.wait()
     rep.check(counts[1] <= counts[0] and counts[0] < 16, "-c: open fds grew: idle minimum %s" % counts)
+
+    # 7. --backend: the JSON names the one used. Where the BPF walker loads here, its
+    #    rows (with inode and cookie) are netlink's; where it does not, one line says why.
+    args = ["-N", ns, "--json", "-tuanx", "-e"]
+    r, nl = L.nsnetstat(binary, ["--backend", "netlink"] + args)
+    rep.check(r.returncode == 0 and nl and nl["scan"].get("backend") == "netlink" and "bpf" not in nl["scan"],
+              "--backend netlink: exit %d, scan %r" % (r.returncode, nl and nl.get("scan")))
+    r, bp = L.nsnetstat(binary, ["--backend", "bpf"] + args)
+    if r.returncode == 0:
+        rep.check(bp["scan"].get("backend") == "bpf" and isinstance(bp["scan"].get("bpf"), dict),
+                  "--backend bpf: scan %r" % bp["scan"])
+        if nl:
+            rep.same_rows("--backend bpf vs netlink -tuanx -e",
+                          L.json_rows(L.namespaces(nl)[0], with_ext=True),
+                          L.json_rows(L.namespaces(bp)[0], with_ext=True))
+    else:
+        rep.check(r.returncode == 2 and r.stderr.startswith("nsnetstat: BPF backend unavailable: ")
+                  and len(r.stderr.splitlines()) == 1,
+                  "--backend bpf that cannot load: want exit 2 and one line, got %d %r" % (r.returncode, r.stderr))
+        print("note: BPF backend not available here: %s" % r.stderr.strip(), file=sys.stderr)
     rep.finish()
 
 
