@@ -12,8 +12,20 @@ sockets), then times, as medians of repeated runs:
   D  nsnetstat --all-namespaces -r       vs  ip -all netns exec ip route show table all (+ -6)
   E  nsnetstat --all-namespaces -i       vs  ip -all netns exec ip -s link
   F  nsnetstat --all-namespaces -s       vs  ip -all netns exec nstat -asz
-Targets from the issue: A >= 5x, B >= 20x. The fixture is torn down at the end
-(NSN_BENCH_KEEP=1 keeps it).
+  J  the socket backends (issue 9): nsnetstat --all-namespaces -tuanx with the default backend
+     (auto, i.e. BPF as root) and with --backend netlink vs ip -all netns exec ss -tuanx, as
+     ratios ss/default (target >= 50x at 1000 x 100) and netlink/default; the default run's
+     scan.bpf (load_ms, walk_ms, passes) from one --json run; whether both backends print the
+     same lines (sorted; lines that differ in two pairs of runs are reported as findings);
+     and, with --agent, nsnet-agent's CPU (utime+stime) per scan with --backend bpf and
+     --backend netlink (NSN_BENCH_J="scans=10 interval=2" sets the scans and their period)
+Targets from the issue: A >= 5x, B >= 20x, J >= 50x. The fixture is torn down at the end
+(NSN_BENCH_KEEP=1 keeps it). While it is up, bench.py holds /tmp/nsn-netns.lock, the lock
+the namespace tests take (an inherited descriptor of that file, e.g. from
+`flock /tmp/nsn-netns.lock bench.py ...`, is used instead of a second one).
+
+NSN_BENCH_ONLY selects sections by letter, e.g. NSN_BENCH_ONLY=J or NSN_BENCH_ONLY=AJ
+(default: all of them).
 
 With --collector=PATH --loadgen=PATH (the `bench` target passes both), section I runs once
 after the sizes: the collector at cluster scale. It builds an NS x SOCKS fixture, keeps
@@ -28,6 +40,7 @@ NSN_BENCH_COLLECTOR="nodes=200 ns=100 socks=100 interval=10 steady=30 churn=1 ru
 its sizes (those are the defaults; churn = connections replaced per namespace per interval).
 NSN_BENCH_ONLY=I runs section I alone.
 """
+import contextlib
 import ctypes
 import fcntl
 import json
@@ -118,15 +131,203 @@ def agent_budget(agent, secs, interval=10.0):
     full = next(x for x in sent if x["full"] == "1")
     idle = [int(x["bytes"]) for x in sent if x["full"] == "0"]
     socks = int(full["sockets_added"])
-    first_ms = float(scan[0].split("ms=")[1]) if scan else 0.0
+    first_ms = float(dict(kv.split("=", 1) for kv in scan[0].split() if "=" in kv)["ms"]) if scan else 0.0
     return {"cpu_pct": 100.0 * (c1 - c0) / (t1 - t0), "rss_mb": hwm / 1024.0,
             "full_bytes": int(full["bytes"]), "sockets": socks,
             "idle_bytes": max(idle) if idle else 0, "idle_n": len(idle), "first_ms": first_ms}
 
 
+NETNS_LOCK = "/tmp/nsn-netns.lock"
+
+
+@contextlib.contextmanager
+def netns_lock():
+    """Hold NETNS_LOCK (flock) for the block. A descriptor of that file that we inherited
+    (`flock /tmp/nsn-netns.lock bench.py ...`) is locked instead of a new one: the same open
+    file, so no deadlock against our own parent."""
+    if os.environ.get("NSN_BENCH_NO_LOCK"):
+        yield
+        return
+    fd = None
+    try:
+        st = os.stat(NETNS_LOCK)
+        for name in os.listdir("/proc/self/fd"):
+            try:
+                fst = os.fstat(int(name))
+            except OSError:
+                continue
+            if (fst.st_dev, fst.st_ino) == (st.st_dev, st.st_ino):
+                fd = os.dup(int(name))
+                break
+    except FileNotFoundError:
+        pass
+    if fd is None:
+        fd = os.open(NETNS_LOCK, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        t0 = time.monotonic()
+        say = t0
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= say:
+                    print(f"bench: waiting for {NETNS_LOCK} ({time.monotonic() - t0:.0f} s)", flush=True)
+                    say += 60
+                time.sleep(0.5)
+        yield
+    finally:
+        os.close(fd)  # the lock goes with the last descriptor of the open file
+
+
+class Timer:
+    """Medians of repeated runs, shared between sections: a command timed by one section
+    with fewer runs than another asks for is only run the missing number of times."""
+
+    def __init__(self):
+        self.samples = {}
+
+    def median(self, cmd, runs, shell=False):
+        key = cmd if shell else tuple(cmd)
+        got = self.samples.setdefault(key, [])
+        while len(got) < runs:
+            got.append(run(cmd, shell)[0])
+        return statistics.median(got)
+
+
+# ---- J: the socket backends (issue 9) ----------------------------------------------------
+
+def capture(cmd):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        sys.exit(f"bench: {cmd!r} failed: {p.stderr.strip()[:300]}")
+    return p.stdout
+
+
+def table_lines(text):
+    """nsnetstat's table as a set of lines with their blanks normalised (column widths
+    follow the widest cell, which a difference elsewhere changes), header left out."""
+    lines = [" ".join(x.split()) for x in text.splitlines()[1:]]
+    return {x for x in lines if x}
+
+
+def backend_diff(nsnetstat, prefix):
+    """Both backends twice, interleaved: lines that one backend printed in both of its runs
+    and the other in neither are differences; what only one run saw is churn (sockets of
+    other processes on the host opening and closing). Returns the stable differences (in
+    and outside the fixture's namespaces) and the count of one-off lines."""
+    base = [nsnetstat, "--all-namespaces", "-tuanx"]
+    bpf1 = table_lines(capture(base))
+    nl1 = table_lines(capture(base + ["--backend", "netlink"]))
+    bpf2 = table_lines(capture(base))
+    nl2 = table_lines(capture(base + ["--backend", "netlink"]))
+    only_bpf = sorted((bpf1 & bpf2) - (nl1 | nl2))
+    only_nl = sorted((nl1 & nl2) - (bpf1 | bpf2))
+    churn = len((bpf1 ^ nl1) | (bpf2 ^ nl2)) - len(only_bpf) - len(only_nl)
+    fix = prefix + "-"
+    return {"lines": len(bpf1), "only_bpf": only_bpf, "only_netlink": only_nl,
+            "in_fixture": sum(x.startswith(fix) for x in only_bpf + only_nl), "churn": churn}
+
+
+def bpf_stats(nsnetstat):
+    doc = json.loads(capture([nsnetstat, "--all-namespaces", "-tuanx", "--json"]))
+    scan = doc["scan"]
+    return scan.get("backend", "?"), scan.get("bpf") or {}
+
+
+def agent_cpu_per_scan(agent, backend, scans, interval):
+    """nsnet-agent --backend BACKEND --scans 1+SCANS into a file: CPU (utime+stime, all
+    threads) of the first scan (start-up, BPF load, full snapshot) and per scan after it."""
+    out = "/tmp/nsn-bench-agent-j.bin"
+    log_path = "/tmp/nsn-bench-agent-j-%s.log" % backend
+    tick = os.sysconf("SC_CLK_TCK")
+    with open(log_path, "w+") as log:
+        p = subprocess.Popen([agent, "--output", out, "--interval", str(interval), "--node", "bench",
+                              "--backend", backend, "--scans", str(scans + 1)],
+                             stderr=log, stdout=subprocess.DEVNULL)
+
+        def cpu():
+            with open("/proc/%d/stat" % p.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / tick
+
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                log.seek(0)
+                if "event=sent scan=1 " in log.read():
+                    break
+                if p.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    sys.exit(f"bench: nsnet-agent --backend {backend} did not scan: {log.read()[-500:]}")
+                time.sleep(0.02)
+            # at once: the next scan may follow without a pause when a scan outlasts the interval
+            c1 = cpu()
+            _, status, ru = os.wait4(p.pid, 0)
+            p.returncode = os.waitstatus_to_exitcode(status)
+        finally:
+            if p.returncode is None:
+                stop_pid(p.pid, signal.SIGKILL)
+                p.returncode = -9
+        if p.returncode != 0:
+            log.seek(0)
+            sys.exit(f"bench: nsnet-agent --backend {backend} exit {p.returncode}: {log.read()[-500:]}")
+        log.seek(0)
+        text = log.read()
+    total = ru.ru_utime + ru.ru_stime
+    scan1 = next((x for x in text.splitlines() if "event=scan scan=1 " in x), "")
+    kv = dict(x.split("=", 1) for x in scan1.split() if "=" in x)
+    return {"first_cpu": c1, "per_scan": (total - c1) / scans, "first_ms": float(kv.get("ms", 0)),
+            "sockets": int(kv.get("sockets", 0)), "backend": kv.get("backend", "?")}
+
+
+def section_j(timer, nsnetstat, agent, big, ns, socks):
+    cfg = {"scans": 10, "interval": 2.0}
+    for kv in os.environ.get("NSN_BENCH_J", "").split():
+        k, v = kv.split("=", 1)
+        if k not in cfg:
+            sys.exit(f"bench: NSN_BENCH_J: unknown {k} (known: {' '.join(cfg)})")
+        cfg[k] = float(v) if k == "interval" else int(v)
+    runs_fast, runs_ss = (5, 2) if big else (9, 3)
+    base = [nsnetstat, "--all-namespaces", "-tuanx"]
+    diff = backend_diff(nsnetstat, PREFIX)  # also warms both backends up
+    t_def = timer.median(base, runs_fast)
+    t_nl = timer.median(base + ["--backend", "netlink"], runs_fast)
+    t_ss = timer.median("ip -all netns exec ss -tuanx", runs_ss, shell=True)
+    backend, bpf = bpf_stats(nsnetstat)
+    named = len(os.listdir("/run/netns"))
+    lines = [
+        f"J  -tuanx   default ({backend}) {t_def*1e3:8.1f} ms | --backend netlink {t_nl*1e3:8.1f} ms"
+        f" | ip -all netns exec ss {t_ss*1e3:9.1f} ms ({named} named netns)"
+        f" | ss/default {t_ss/t_def:6.1f}x (target >= 50x at 1000x100), netlink/default {t_nl/t_def:5.2f}x"
+        f" (medians of {runs_fast}, {runs_fast}, {runs_ss})",
+        f"J  scan.bpf of the default run: load_ms {bpf.get('load_ms', 0):.1f}, walk_ms {bpf.get('walk_ms', 0):.1f},"
+        f" passes {bpf.get('passes', '?')}, records {bpf.get('records', '?')}, restarts {bpf.get('restarts', '?')},"
+        f" drops {bpf.get('drops', '?')}, netlink_ns {bpf.get('netlink_ns', '?')}",
+    ]
+    if not diff["only_bpf"] and not diff["only_netlink"]:
+        lines.append(f"J  output bpf vs netlink: equal ({diff['lines']} lines sorted;"
+                     f" {diff['churn']} one-off lines of host churn ignored)")
+    else:
+        lines.append(f"J  output bpf vs netlink: DIFFER: {len(diff['only_bpf'])} lines only with bpf,"
+                     f" {len(diff['only_netlink'])} only with netlink ({diff['in_fixture']} in the fixture's"
+                     f" namespaces; {diff['churn']} one-off lines ignored), e.g.")
+        lines += [f"J    bpf only:     {x}" for x in diff["only_bpf"][:5]]
+        lines += [f"J    netlink only: {x}" for x in diff["only_netlink"][:5]]
+    if agent:
+        a_bpf = agent_cpu_per_scan(agent, "bpf", cfg["scans"], cfg["interval"])
+        a_nl = agent_cpu_per_scan(agent, "netlink", cfg["scans"], cfg["interval"])
+        lines.append(
+            f"J  nsnet-agent CPU per scan ({cfg['scans']} scans, {cfg['interval']:g} s apart, {a_bpf['sockets']} sockets):"
+            f" bpf {a_bpf['per_scan']*1e3:.1f} ms | netlink {a_nl['per_scan']*1e3:.1f} ms"
+            f" | netlink/bpf {a_nl['per_scan']/max(a_bpf['per_scan'], 1e-9):.1f}x;"
+            f" first scan (start-up included) bpf {a_bpf['first_cpu']*1e3:.0f} ms CPU / {a_bpf['first_ms']:.0f} ms,"
+            f" netlink {a_nl['first_cpu']*1e3:.0f} ms CPU / {a_nl['first_ms']:.0f} ms")
+    return lines
+
+
 # ---- I: the collector at cluster scale ---------------------------------------------------
 
-NETNS_LOCK = "/tmp/nsn-netns.lock"
 CHURN_PORT = 6000
 
 
@@ -225,8 +426,7 @@ def stop_pid(pid, sig=signal.SIGTERM, timeout=10.0):
 def record_cluster_node(agent, ns, socks, interval, scans, churn, out):
     """Fixture up, churn, the agent recording `scans` scans, fixture down: under the
     netns lock, so that no netns test runs meanwhile."""
-    with open(NETNS_LOCK, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with netns_lock():
         t0 = time.monotonic()
         subprocess.run([MKHOST, "up", str(ns), str(socks)], env=ENV, check=True)
         churn_pid = None
@@ -324,6 +524,79 @@ def collector_bench(nsnetstat, agent, collector, loadgen):
     return lines
 
 
+def size_sections(want, nsnetstat, agent, agent_secs, ns, socks):
+    """Sections A to H and J on the fixture that is up; their lines, printed as they come."""
+    names = sorted(n for n in os.listdir("/run/netns") if n.startswith(PREFIX + "-"))
+    total_ns = len(os.listdir("/run/netns"))
+    big = ns >= 500
+    runs_fast, runs_slow = (5, 1) if big else (9, 3)
+    timer = Timer()
+    lines = []
+
+    def emit(*new):
+        for line in new:
+            print(line, flush=True)
+        lines.extend(new)
+
+    a_cmd = [nsnetstat, "--all-namespaces", "-tuanx"]
+    if want("A") or want("G"):
+        # warm caches once, and check our view covers the fixture
+        run(a_cmd)
+        a_ours = timer.median(a_cmd, runs_fast)
+    if want("A"):
+        a_ss = timer.median("ip -all netns exec ss -tuanx", runs_slow, shell=True)
+        emit(f"A  -tuanx   nsnetstat {a_ours*1e3:8.1f} ms | ip -all netns exec ss {a_ss*1e3:9.1f} ms"
+             f" ({total_ns} named netns) | ratio {a_ss/a_ours:6.1f}x (target >= 5x)")
+    if want("B"):
+        b_ours = timer.median([nsnetstat, "--all-namespaces", "-tuanxp"], runs_fast)
+        step = 10 if big else 1
+        sample = names[::step]
+        loop = " ; ".join(f"nsenter --net=/run/netns/{n} ss -tuanp" for n in sample)
+        b_ss = timer.median(loop, 1 if big else runs_slow, shell=True) * step
+        emit(f"B  -tuanxp  nsnetstat {b_ours*1e3:8.1f} ms | nsenter+ss -p loop {b_ss*1e3:12.1f} ms"
+             f"{' (every 10th, x10)' if big else ''} | ratio {b_ss/b_ours:6.1f}x (target >= 20x)")
+    if want("C"):
+        rss = max(run([nsnetstat, "--all-namespaces", "-tuanxp"])[1] for _ in range(3))
+        emit(f"C  peak RSS nsnetstat --all-namespaces -tuanxp: {rss/1024:.1f} MB (target < 32 MB at 1000x100)")
+    # the other netstat views: cheap per namespace, so the ratio is about
+    # one process and no fork/exec per namespace
+    if want("D"):
+        d_ours = timer.median([nsnetstat, "--all-namespaces", "-r"], runs_fast)
+        d_ip = timer.median("ip -all netns exec sh -c 'ip route show table all; ip -6 route show table all'",
+                            runs_slow, shell=True)
+        emit(f"D  -r       nsnetstat {d_ours*1e3:8.1f} ms | ip route (v4+v6) per ns {d_ip*1e3:8.1f} ms"
+             f" | ratio {d_ip/d_ours:6.1f}x ({d_ours*1e6/total_ns:.0f} us per namespace)")
+    if want("E"):
+        e_ours = timer.median([nsnetstat, "--all-namespaces", "-i"], runs_fast)
+        e_ip = timer.median("ip -all netns exec ip -s link", runs_slow, shell=True)
+        emit(f"E  -i       nsnetstat {e_ours*1e3:8.1f} ms | ip -s link per ns    {e_ip*1e3:8.1f} ms"
+             f" | ratio {e_ip/e_ours:6.1f}x ({e_ours*1e6/total_ns:.0f} us per namespace)")
+    if want("F"):
+        f_ours = timer.median([nsnetstat, "--all-namespaces", "-s"], runs_fast)
+        f_ip = timer.median("NSTAT_HISTORY=/dev/null ip -all netns exec nstat -asz", runs_slow, shell=True)
+        emit(f"F  -s       nsnetstat {f_ours*1e3:8.1f} ms | nstat -asz per ns    {f_ip*1e3:8.1f} ms"
+             f" | ratio {f_ip/f_ours:6.1f}x ({f_ours*1e6/total_ns:.0f} us per namespace)")
+    if want("G"):
+        # attribution: the default run (A) against --no-containers, and what a
+        # rescan with the cache (-c) costs, as the JSON reports it
+        g_off = timer.median([nsnetstat, "--all-namespaces", "-tuanx", "--no-containers"], runs_fast)
+        first, cached = attribution_scans(nsnetstat)
+        emit(f"G  attribution: -tuanx {a_ours*1e3:.1f} ms vs --no-containers {g_off*1e3:.1f} ms;"
+             f" first scan {first['ms']:.1f} ms for {first['processes']} processes"
+             f" ({first['cgroup_reads']} cgroup + {first['bundle_reads']} runtime files read),"
+             f" cached rescan {cached['ms']:.1f} ms ({cached['cgroup_reads']} cgroup reads)")
+    if agent and want("H"):
+        b = agent_budget(agent, agent_secs)
+        emit(f"H  nsnet-agent, 10 s interval, {agent_secs:.0f} s idle: CPU {b['cpu_pct']:.2f}% of a core"
+             f" (target < 2%), peak RSS {b['rss_mb']:.1f} MB (target < 32 MB), first scan {b['first_ms']:.0f} ms;"
+             f" full snapshot {b['full_bytes']} bytes for {b['sockets']} sockets"
+             f" ({b['full_bytes']/max(b['sockets'], 1):.0f} bytes/socket); idle interval <= {b['idle_bytes']} bytes"
+             f" = {100.0*b['idle_bytes']/b['full_bytes']:.2f}% of the snapshot (target < 5%, {b['idle_n']} intervals)")
+    if want("J"):
+        emit(*section_j(timer, nsnetstat, agent, big, ns, socks))
+    return lines
+
+
 def main():
     if os.geteuid() != 0:
         print("bench: needs root (namespaces)", file=sys.stderr)
@@ -339,75 +612,30 @@ def main():
     agent_secs = float(os.environ.get("NSN_BENCH_AGENT_SECS", "60"))
     sizes = sys.argv[2:] or os.environ.get("NSN_BENCH_SIZES", "100x100 1000x100").split()
     results = []
-    only = os.environ.get("NSN_BENCH_ONLY", "")
-    for size in ([] if only == "I" else sizes):
+    only = set(os.environ.get("NSN_BENCH_ONLY", "").upper().replace(",", "").replace(" ", ""))
+    if only - set("ABCDEFGHIJ"):
+        sys.exit(f"bench: NSN_BENCH_ONLY: unknown sections {''.join(sorted(only - set('ABCDEFGHIJ')))}")
+
+    def want(letter):
+        return not only or letter in only
+
+    # SIGTERM as an exception, so that the fixture comes down and the lock is released
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    per_size = any(want(x) for x in "ABCDEFGHJ")
+    for size in (sizes if per_size else []):
         ns, socks = (int(x) for x in size.split("x"))
         print(f"== {ns} namespaces x ~{socks} sockets", flush=True)
-        subprocess.run([MKHOST, "up", str(ns), str(socks)], env=ENV, check=True)
-        try:
-            names = sorted(n for n in os.listdir("/run/netns") if n.startswith(PREFIX + "-"))
-            total_ns = len(os.listdir("/run/netns"))
-            big = ns >= 500
-            runs_fast, runs_slow = (5, 1) if big else (9, 3)
-
-            # warm caches once, and check our view covers the fixture
-            run([nsnetstat, "--all-namespaces", "-tuanx"])
-            a_ours = median_time([nsnetstat, "--all-namespaces", "-tuanx"], runs_fast)
-            a_ss = median_time("ip -all netns exec ss -tuanx", runs_slow, shell=True)
-
-            b_ours = median_time([nsnetstat, "--all-namespaces", "-tuanxp"], runs_fast)
-            step = 10 if big else 1
-            sample = names[::step]
-            loop = " ; ".join(f"nsenter --net=/run/netns/{n} ss -tuanp" for n in sample)
-            b_ss = median_time(loop, 1 if big else runs_slow, shell=True) * step
-
-            rss = max(run([nsnetstat, "--all-namespaces", "-tuanxp"])[1] for _ in range(3))
-
-            # the other netstat views: cheap per namespace, so the ratio is about
-            # one process and no fork/exec per namespace
-            d_ours = median_time([nsnetstat, "--all-namespaces", "-r"], runs_fast)
-            d_ip = median_time("ip -all netns exec sh -c 'ip route show table all; ip -6 route show table all'",
-                               runs_slow, shell=True)
-            e_ours = median_time([nsnetstat, "--all-namespaces", "-i"], runs_fast)
-            e_ip = median_time("ip -all netns exec ip -s link", runs_slow, shell=True)
-            f_ours = median_time([nsnetstat, "--all-namespaces", "-s"], runs_fast)
-            f_ip = median_time("NSTAT_HISTORY=/dev/null ip -all netns exec nstat -asz", runs_slow, shell=True)
-            # attribution: the default run (A) against --no-containers, and what a
-            # rescan with the cache (-c) costs, as the JSON reports it
-            g_off = median_time([nsnetstat, "--all-namespaces", "-tuanx", "--no-containers"], runs_fast)
-            first, cached = attribution_scans(nsnetstat)
-            lines = [
-                f"A  -tuanx   nsnetstat {a_ours*1e3:8.1f} ms | ip -all netns exec ss {a_ss*1e3:9.1f} ms"
-                f" ({total_ns} named netns) | ratio {a_ss/a_ours:6.1f}x (target >= 5x)",
-                f"B  -tuanxp  nsnetstat {b_ours*1e3:8.1f} ms | nsenter+ss -p loop {b_ss*1e3:12.1f} ms"
-                f"{' (every 10th, x10)' if big else ''} | ratio {b_ss/b_ours:6.1f}x (target >= 20x)",
-                f"C  peak RSS nsnetstat --all-namespaces -tuanxp: {rss/1024:.1f} MB (target < 32 MB at 1000x100)",
-                f"D  -r       nsnetstat {d_ours*1e3:8.1f} ms | ip route (v4+v6) per ns {d_ip*1e3:8.1f} ms"
-                f" | ratio {d_ip/d_ours:6.1f}x ({d_ours*1e6/total_ns:.0f} us per namespace)",
-                f"E  -i       nsnetstat {e_ours*1e3:8.1f} ms | ip -s link per ns    {e_ip*1e3:8.1f} ms"
-                f" | ratio {e_ip/e_ours:6.1f}x ({e_ours*1e6/total_ns:.0f} us per namespace)",
-                f"F  -s       nsnetstat {f_ours*1e3:8.1f} ms | nstat -asz per ns    {f_ip*1e3:8.1f} ms"
-                f" | ratio {f_ip/f_ours:6.1f}x ({f_ours*1e6/total_ns:.0f} us per namespace)",
-                f"G  attribution: -tuanx {a_ours*1e3:.1f} ms vs --no-containers {g_off*1e3:.1f} ms;"
-                f" first scan {first['ms']:.1f} ms for {first['processes']} processes"
-                f" ({first['cgroup_reads']} cgroup + {first['bundle_reads']} runtime files read),"
-                f" cached rescan {cached['ms']:.1f} ms ({cached['cgroup_reads']} cgroup reads)",
-            ]
-            if agent:
-                b = agent_budget(agent, agent_secs)
-                lines.append(
-                    f"H  nsnet-agent, 10 s interval, {agent_secs:.0f} s idle: CPU {b['cpu_pct']:.2f}% of a core"
-                    f" (target < 2%), peak RSS {b['rss_mb']:.1f} MB (target < 32 MB), first scan {b['first_ms']:.0f} ms;"
-                    f" full snapshot {b['full_bytes']} bytes for {b['sockets']} sockets"
-                    f" ({b['full_bytes']/max(b['sockets'], 1):.0f} bytes/socket); idle interval <= {b['idle_bytes']} bytes"
-                    f" = {100.0*b['idle_bytes']/b['full_bytes']:.2f}% of the snapshot (target < 5%, {b['idle_n']} intervals)")
-            for line in lines:
-                print(line, flush=True)
-            results.append((size, lines))
-        finally:
-            if not os.environ.get("NSN_BENCH_KEEP"):
-                subprocess.run([MKHOST, "down"], env=ENV, check=False)
-    if agent and opts.get("--collector=") and opts.get("--loadgen=") and only in ("", "I"):
+        with netns_lock():
+            try:
+                t0 = time.monotonic()
+                subprocess.run([MKHOST, "up", str(ns), str(socks)], env=ENV, check=True)
+                print(f"   fixture up in {time.monotonic() - t0:.1f} s", flush=True)
+                lines = size_sections(want, nsnetstat, agent, agent_secs, ns, socks)
+                results.append((size, lines))
+            finally:
+                if not os.environ.get("NSN_BENCH_KEEP"):
+                    subprocess.run([MKHOST, "down"], env=ENV, check=False)
+    if agent and opts.get("--collector=") and opts.get("--loadgen=") and want("I"):
         results.append(("cluster", collector_bench(nsnetstat, agent, opts["--collector="],
                                                    opts["--loadgen="])))
     print("\n== summary (nproc=%d, kernel %s)" % (os.cpu_count(), os.uname().release))
