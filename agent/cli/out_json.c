@@ -300,6 +300,10 @@ static void bpf_stats(struct json *j, const struct nsn_bpf_stats *b)
 	json_u64(j, b->netlink_ns);
 	json_key(j, "foreign");
 	json_u64(j, b->foreign);
+	json_key(j, "cookie_lookups");
+	json_u64(j, b->cookie_lookups);
+	json_key(j, "cookie_missing");
+	json_u64(j, b->cookie_missing);
 	json_key(j, "load_ms");
 	json_double(j, b->load_ms);
 	json_key(j, "walk_ms");
@@ -344,6 +348,8 @@ static void scan_totals(struct json *j, const struct cli_opts *o, const struct c
 			bpf.drops += scan->bpf.drops;
 			bpf.netlink_ns += scan->bpf.netlink_ns;
 			bpf.foreign += scan->bpf.foreign;
+			bpf.cookie_lookups += scan->bpf.cookie_lookups;
+			bpf.cookie_missing += scan->bpf.cookie_missing;
 			bpf.load_ms += scan->bpf.load_ms;
 			bpf.walk_ms += scan->bpf.walk_ms;
 		}

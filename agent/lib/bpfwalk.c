@@ -516,6 +516,8 @@ int nsn__bpf_walk(struct nsn_bpf *b, const struct nsn_gather_opts *opts, struct 
 			continue;
 		}
 		nsn__priv(x->ns)->bpf_done = true;
+		/* What no process holds has no cookie yet: its worker looks those up. */
+		nsn__priv(x->ns)->cookie_wanted = nsn__sockdiag_cookies_wanted(x->ns);
 		r = nsn__socks_sort_ss(x->ns);
 		if (r < 0)
 			break;

@@ -74,15 +74,18 @@ static int open_procnet(const char *name, bool optional, int *ret_fd)
 }
 
 /* Open what the dump needs while this thread is inside the namespace. */
-static int open_inside(const struct pool *pool, const struct nsn_gather_opts *o, struct nsn__nsfds *fds)
+static int open_inside(const struct pool *pool, const struct nsn_gather_opts *o, bool cookies,
+		       struct nsn__nsfds *fds)
 {
 	unsigned fam = o->families ? o->families : (NSN_FAMILY_V4 | NSN_FAMILY_V6);
 	int r;
 
-	if (!(o->flags & NSN_GATHER_NO_SOCKS)) {
+	if (!(o->flags & NSN_GATHER_NO_SOCKS) || cookies) {
 		fds->diag = nsn__sockdiag_open();
 		if (fds->diag < 0)
 			return fds->diag;
+	}
+	if (!(o->flags & NSN_GATHER_NO_SOCKS)) {
 		if (pool->raw_via_proc && (nsn__sockdiag_protos(o) & NSN_PROTO_BIT(NSN_PROTO_RAW))) {
 			if (fam & NSN_FAMILY_V4) {
 				r = open_procnet("raw", false, &fds->raw4);
@@ -162,18 +165,21 @@ static int dump_one(const struct pool *pool, struct nsn__dumper *d, int self_fd,
 	const struct nsn_gather_opts *o = pool->opts;
 	struct nsn_gather_opts rest;
 	struct nsn__nsfds fds = {-1, -1, -1, -1, -1, -1, NULL};
+	struct nsn__netns_priv *priv = nsn__priv(ns);
+	/* The walk's sockets that no process holds: their cookies, from inside */
+	bool cookies = priv->bpf_done && priv->cookie_wanted > 0;
 	int nsfd, r;
 
-	if (nsn__priv(ns)->bpf_done) {
+	if (priv->bpf_done) {
 		/* The walk found it, with its cookie, and read its TCP, UDP and UNIX sockets. */
-		if (!after_bpf(o, &rest))
+		if (!after_bpf(o, &rest) && !cookies)
 			return 0;
 		o = &rest;
 	}
 	if (ns->current) {
 		if (!ns->cookie) /* the BPF walk read it */
 			ns->cookie = netns_cookie();
-		r = open_inside(pool, o, &fds);
+		r = open_inside(pool, o, cookies, &fds);
 	} else {
 		nsfd = open_netns(ns);
 		if (nsfd < 0) {
@@ -189,14 +195,16 @@ static int dump_one(const struct pool *pool, struct nsn__dumper *d, int self_fd,
 		close(nsfd);
 		if (!ns->cookie)
 			ns->cookie = netns_cookie();
-		r = open_inside(pool, o, &fds);
+		r = open_inside(pool, o, cookies, &fds);
 		if (setns(self_fd, CLONE_NEWNET) < 0)
 			abort();
 	}
-	if (r >= 0 && fds.diag >= 0) {
+	if (r >= 0 && cookies)
+		r = nsn__sockdiag_cookies(d, fds.diag, ns, &priv->cookie_asked, &priv->cookie_found);
+	if (r >= 0 && fds.diag >= 0 && !(o->flags & NSN_GATHER_NO_SOCKS)) {
 		r = nsn__sockdiag_dump(d, &fds, ns, o);
 		/* RAW sockets after the walk's: into sock_diag's order */
-		if (r >= 0 && nsn__priv(ns)->bpf_done)
+		if (r >= 0 && priv->bpf_done)
 			r = nsn__socks_sort_ss(ns);
 	}
 	if (r >= 0 && fds.rtnl)
@@ -577,6 +585,11 @@ int nsn_gather(const struct nsn_gather_opts *in, struct nsn_scan **ret_scan)
 	pthread_mutex_destroy(&pool.lock);
 	pthread_cond_destroy(&pool.cond);
 	scan->dump_ms = nsn__now_ms() - t0;
+	for (size_t i = 0; i < scan->n_netns; i++) {
+		scan->bpf.cookie_lookups += nsn__priv(scan->netns[i])->cookie_asked;
+		scan->bpf.cookie_missing +=
+		    nsn__priv(scan->netns[i])->cookie_asked - nsn__priv(scan->netns[i])->cookie_found;
+	}
 	describe_failures(scan);
 	nsn__attr_end(attr);
 	if (opts->flags & NSN_GATHER_LINKS)

@@ -36,6 +36,8 @@ struct nsn__netns_priv {
 	pid_t last_pid; /* to count thread groups, not threads */
 	int vanished;   /* every path to it was gone when a worker came to enter it */
 	bool bpf_done;  /* its sockets came from the BPF walk: sock_diag skips them (not RAW) */
+	size_t cookie_wanted; /* after the walk: sockets without a cookie, to look up */
+	size_t cookie_asked, cookie_found; /* what the lookups did */
 };
 
 static inline struct nsn__netns_priv *nsn__priv(const struct nsn_netns *ns)
@@ -95,6 +97,14 @@ int nsn__sockdiag_parse(struct nsn__dumper *d, struct nsn_netns *ns,
 /* The protocols a dump will really ask for: opts->protos less those that cannot hold a
  * socket in any wanted state. */
 unsigned nsn__sockdiag_protos(const struct nsn_gather_opts *opts);
+/* Cookies for the sockets of @p ns that have none (cookie 0: the BPF walk reads
+ * cookies, it cannot make them), by one exact sock_diag lookup each through @p fd, a
+ * NETLINK_SOCK_DIAG socket inside @p ns. *ret_asked: lookups sent; *ret_found: cookies
+ * filled in (the rest were gone by then). 0 or -errno. */
+int nsn__sockdiag_cookies(struct nsn__dumper *d, int fd, struct nsn_netns *ns, size_t *ret_asked,
+			  size_t *ret_found);
+/* How many sockets of @p ns nsn__sockdiag_cookies() would look up. */
+size_t nsn__sockdiag_cookies_wanted(const struct nsn_netns *ns);
 /* A NETLINK_SOCK_DIAG socket in the calling thread's namespace, or -errno. */
 int nsn__sockdiag_open(void);
 /* 1 if the kernel answers raw sock_diag requests, 0 if not (no raw_diag), or -errno. */

@@ -564,6 +564,177 @@ int nsn__sockdiag_dump(struct nsn__dumper *d, struct nsn__nsfds *fds, struct nsn
 	return r < 0 ? r : 0;
 }
 
+/* Cookies by exact lookup (nsn__sockdiag_cookies()).
+ *
+ * A socket's cookie is made the first time something asks for it. A dump asks for every
+ * socket it sends; the BPF walk can only read what is there, and its task_file pass only
+ * reaches sockets that a process holds. What no process holds (TIME-WAIT, request,
+ * orphaned and not-yet-accepted TCP sockets, kernel UDP sockets, unix sockets in flight)
+ * is looked up here, one non-dump SOCK_DIAG_BY_FAMILY request each: a hash lookup by the
+ * exact tuple (by inode for unix) whose answer carries the cookie the kernel just made,
+ * as a dump would have.
+ *
+ * Requests go LOOKUP_BATCH to a datagram. sock_diag answers within sendmsg() (the
+ * kernel side of a netlink socket runs in the sender's context), so every answer is
+ * queued when send returns and is read without blocking: a lost answer cannot hang the
+ * worker, it only leaves that socket without a cookie, which is counted. */
+#define LOOKUP_BATCH 64
+
+union lookup_req {
+	struct inet_diag_req_v2 in;
+	struct unix_diag_req un;
+};
+
+static bool wants_lookup(const struct nsn_sock *s)
+{
+	if (s->cookie)
+		return false;
+	if (s->proto == NSN_PROTO_UNIX)
+		return s->inode != 0; /* unix_diag finds them by inode */
+	return s->proto == NSN_PROTO_TCP || s->proto == NSN_PROTO_UDP;
+}
+
+size_t nsn__sockdiag_cookies_wanted(const struct nsn_netns *ns)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ns->n_socks; i++)
+		n += wants_lookup(&ns->socks[i]);
+	return n;
+}
+
+static size_t lookup_req(const struct nsn_sock *s, union lookup_req *q)
+{
+	memset(q, 0, sizeof(*q));
+	if (s->proto == NSN_PROTO_UNIX) {
+		q->un.sdiag_family = AF_UNIX;
+		q->un.udiag_states = ~0u;
+		q->un.udiag_ino = s->inode;
+		q->un.udiag_cookie[0] = q->un.udiag_cookie[1] = INET_DIAG_NOCOOKIE;
+		return sizeof(q->un);
+	}
+	size_t alen = s->family == AF_INET ? 4 : 16;
+	q->in.sdiag_family = s->family;
+	q->in.sdiag_protocol = s->proto == NSN_PROTO_TCP ? IPPROTO_TCP : IPPROTO_UDP;
+	q->in.idiag_states = ~0u;
+	q->in.id.idiag_if = s->ifindex;
+	q->in.id.idiag_cookie[0] = q->in.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	if (s->proto == NSN_PROTO_TCP) {
+		/* inet_diag_find_one_icsk(): src is the socket's own address */
+		q->in.id.idiag_sport = htons(s->local.port);
+		q->in.id.idiag_dport = htons(s->peer.port);
+		memcpy(q->in.id.idiag_src, s->local.addr, alen);
+		memcpy(q->in.id.idiag_dst, s->peer.addr, alen);
+	} else {
+		/* udp_dump_one() passes src and dst to the receive lookup as a packet's
+		 * source and destination: the peer first ("swapped for historical reasons") */
+		q->in.id.idiag_sport = htons(s->peer.port);
+		q->in.id.idiag_dport = htons(s->local.port);
+		memcpy(q->in.id.idiag_src, s->peer.addr, alen);
+		memcpy(q->in.id.idiag_dst, s->local.addr, alen);
+	}
+	return sizeof(q->in);
+}
+
+/* The cookie in an answer to the lookup of @p s, if the answer is about @p s: a lookup
+ * may find another socket (a UDP reuseport group, a tuple reused since the walk). */
+static uint64_t answer_cookie(const struct nsn_sock *s, const struct nlmsghdr *h)
+{
+	if (s->proto == NSN_PROTO_UNIX) {
+		const struct unix_diag_msg *m = NLMSG_DATA(h);
+
+		if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)) || m->udiag_ino != s->inode)
+			return 0;
+		return (uint64_t)m->udiag_cookie[0] | (uint64_t)m->udiag_cookie[1] << 32;
+	}
+	const struct inet_diag_msg *m = NLMSG_DATA(h);
+	size_t alen = s->family == AF_INET ? 4 : 16;
+
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)) || m->idiag_family != s->family ||
+	    ntohs(m->id.idiag_sport) != s->local.port || ntohs(m->id.idiag_dport) != s->peer.port ||
+	    memcmp(m->id.idiag_src, s->local.addr, alen) || memcmp(m->id.idiag_dst, s->peer.addr, alen) ||
+	    m->idiag_inode != s->inode)
+		return 0;
+	return (uint64_t)m->id.idiag_cookie[0] | (uint64_t)m->id.idiag_cookie[1] << 32;
+}
+
+/* Read every queued answer to the batch of @p n requests, sequence numbers @p seq0...,
+ * for the sockets at @p idx. */
+static int lookup_answers(struct nsn__dumper *d, struct nsn_netns *ns, const size_t *idx, size_t n,
+			  uint32_t seq0, size_t *found)
+{
+	for (;;) {
+		ssize_t len = recv(d->fd, d->buf, sizeof(d->buf), MSG_DONTWAIT);
+
+		if (len < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			if (errno == ENOBUFS)
+				continue; /* answers lost to a full buffer: those sockets stay without */
+			return -errno;
+		}
+		ssize_t left = len;
+		for (const struct nlmsghdr *h = (const void *)d->buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+			uint32_t k = h->nlmsg_seq - seq0;
+			uint64_t cookie;
+
+			if (k >= n || h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+				continue; /* an error (gone since the walk), or stale */
+			cookie = answer_cookie(&ns->socks[idx[k]], h);
+			if (cookie && !ns->socks[idx[k]].cookie) {
+				ns->socks[idx[k]].cookie = cookie;
+				(*found)++;
+			}
+		}
+	}
+}
+
+int nsn__sockdiag_cookies(struct nsn__dumper *d, int fd, struct nsn_netns *ns, size_t *ret_asked,
+			  size_t *ret_found)
+{
+	struct {
+		struct nlmsghdr nlh;
+		union lookup_req q;
+	} msgs[LOOKUP_BATCH];
+	size_t idx[LOOKUP_BATCH], n = 0, off = 0;
+	char *out = (char *)msgs;
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	int r = 0;
+
+	*ret_asked = *ret_found = 0;
+	memset(d, 0, offsetof(struct nsn__dumper, buf));
+	d->fd = fd;
+	d->ns = ns;
+	for (size_t i = 0; i <= ns->n_socks && r >= 0; i++) {
+		if (i < ns->n_socks && wants_lookup(&ns->socks[i])) {
+			struct nlmsghdr nlh = {0};
+			union lookup_req q;
+			size_t len = lookup_req(&ns->socks[i], &q);
+
+			nlh.nlmsg_len = NLMSG_LENGTH(len);
+			nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+			nlh.nlmsg_flags = NLM_F_REQUEST;
+			nlh.nlmsg_seq = d->seq + 1 + (uint32_t)n;
+			memcpy(out + off, &nlh, sizeof(nlh));
+			memcpy(out + off + NLMSG_HDRLEN, &q, len);
+			off += NLMSG_ALIGN(nlh.nlmsg_len);
+			idx[n++] = i;
+		}
+		if (n && (n == LOOKUP_BATCH || i == ns->n_socks)) {
+			if (sendto(fd, out, off, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+				r = -errno;
+			else
+				r = lookup_answers(d, ns, idx, n, d->seq + 1, ret_found);
+			*ret_asked += n;
+			d->seq += (uint32_t)n;
+			n = off = 0;
+		}
+	}
+	return r;
+}
+
 /* sock_diag's order, which ss keeps: unix, raw, udp (IPv4, then IPv6), tcp (listeners,
  * then the established table, which the walk already reads in that order). */
 static unsigned rank(const struct nsn_sock *s)

@@ -300,6 +300,11 @@ struct nsn_bpf_stats {
 	size_t drops;      /**< records lost to a full ring (in warnings) */
 	size_t netlink_ns; /**< namespaces dumped with sock_diag instead: private hash tables */
 	size_t foreign;    /**< sockets of namespaces outside the scan (not discovered, or not asked for) */
+	/** Sockets no process holds (TIME-WAIT, request, orphaned, unaccepted, kernel-owned)
+	 * have no cookie until asked for one: each is looked up by its exact tuple (unix: by
+	 * inode), as a dump would have made it. */
+	size_t cookie_lookups;
+	size_t cookie_missing; /**< of those, gone by the lookup (or answered by another socket): cookie 0 */
 	double load_ms;    /**< loading and verifying the program, when this scan did it */
 	double walk_ms;    /**< the pass itself, incl. reading the ring */
 };

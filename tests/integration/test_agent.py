@@ -214,8 +214,6 @@ def compare_views(rep, label, nsnetstat, record, mine, flags, st, scan_timeout=1
     return remote
 
 
-# Known gaps a run allows by name (NSN_TEST_ALLOW; tests/netns/CMakeLists.txt lists them).
-ALLOW = set(filter(None, os.environ.get("NSN_TEST_ALLOW", "").split(",")))
 
 
 def backend_flags():
@@ -389,17 +387,6 @@ def main():
     n4 = len(st.events)
     ev = st.wait(lambda e: e["ev"] == "scan_done", 5, n4)
     idle = [e for e in st.events[n4:] if e.get("conn") == 1 and "bytes" in e]
-    if "bpf-cookie-unowned" in ALLOW:
-        # The known gap (tests/netns/CMakeLists.txt): TIME-WAIT sockets the test's own
-        # HTTP and collector connections leave in the host namespace have cookie 0
-        # under bpf, so the host's sockets have no usable keys and the agent sends the
-        # host whole when they change. Only the host's snapshots are let through.
-        host_ino = L.host_netns_stat().st_ino
-        gap = [e for e in idle if e["ev"] == "snapshot" and e["id"]["inode"] == host_ino]
-        if gap:
-            print("KNOWN GAP (NSN_TEST_ALLOW=bpf-cookie-unowned): the idle interval sent the host "
-                  "namespace whole (%d bytes): sockets without a cookie" % sum(e["bytes"] for e in gap))
-            idle = [e for e in idle if e not in gap]
     if rep.check(ev is not None, "no idle scan within 5 s"):
         idle_bytes = sum(e["bytes"] for e in idle if e["t"] <= ev["t"])
         rep.check(not any(e["ev"] == "snapshot" for e in idle), "an idle interval sent a snapshot: %s"

@@ -19,7 +19,9 @@ Usage: edges.py CONFIG_JSON
         v6only and v4-mapped, sockets bound to a device, sockets of uid 65534,
         unix names of 107 and 108 bytes (the full sun_path, no NUL) and an
         abstract one of 107, a unix listener with connections not accepted,
-        datagrams queued from two senders (Recv-Q is the first one's length)
+        datagrams queued from two senders (Recv-Q is the first one's length), a unix
+        socket in flight (sent with SCM_RIGHTS, closed by its sender); the test adds
+        a vxlan device, whose UDP socket the kernel holds (no descriptor)
   ptcp  a namespace with a TCP established table of its own (the test creates
         it with net.ipv4.tcp_child_ehash_entries set): listeners (in the shared
         listening table all the same), ESTAB, TIME-WAIT, SYN-RECV, UDP, unix
@@ -239,6 +241,18 @@ def build_edge(info, tmpdir, tag):
     # and an unbound, unconnected datagram socket.
     keep(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)).bind(os.path.join(tmpdir, "edge-unconn.sock"))
     keep(socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM))
+
+    # A unix socket in flight: passed with SCM_RIGHTS over a socketpair nobody reads,
+    # then closed by the sender. It has an inode and no descriptor anywhere, so no
+    # process's file table leads to it (only its own exact lookup makes its cookie).
+    a, _b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    keep(a)
+    keep(_b)
+    fly = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    fly.bind(os.path.join(tmpdir, "edge-inflight.sock"))
+    socket.send_fds(a, [b"x"], [fly.fileno()])
+    fly.close()
+    info["inflight"] = os.path.join(tmpdir, "edge-inflight.sock")
 
 
 def build_private(info, key, tmpdir):
