@@ -265,10 +265,10 @@ uint64_t nsn__pb_count(const uint8_t *p, const uint8_t *end, uint32_t which)
 /* The string field @p which of a message, copied into @p buf. */
 void nsn__pb_string(const uint8_t *p, const uint8_t *end, uint32_t which, char *buf, size_t size)
 {
-	const uint8_t *d;
+	const uint8_t *d = NULL;
 	uint32_t field;
 	uint64_t v;
-	size_t len;
+	size_t len = 0;
 
 	buf[0] = '\0';
 	while (nsn__pb_next(&p, end, &field, &v, &d, &len) > 0)

@@ -51,7 +51,7 @@
 
 static int parse_n(const char *s, size_t n, struct nsn__cgroup_ident *ret)
 {
-	char *buf = malloc(n ? n : 1);
+	char *buf = calloc(n ? n : 1, 1); /* zeroed: n == 0 passes an empty buffer */
 	int r;
 
 	if (!buf)
