@@ -44,7 +44,7 @@ VALIDATE = os.path.join(HERE, "k8s-validate.mjs")
 # What the agent must see of the host (the list, plus CRI-O's storage and the
 # kubelet's /var/log/containers links, which attribution reads).
 HOST_PATHS = {"/proc", "/run", "/var/run/docker/netns", "/var/lib/containers/storage", "/var/log/pods",
-              "/var/log/containers", "/sys/fs/cgroup"}
+              "/var/log/containers", "/var/lib/docker/containers"}
 
 
 def node(args, stdin=None):
