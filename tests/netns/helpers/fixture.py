@@ -284,6 +284,12 @@ def main():
             enter(ns[key])
             info[key + "_port"] = build_small(tmpdir, tag, key)
 
+    report_and_hold(home, info)
+
+
+def report_and_hold(home, info):
+    """Back to the namespace HOME (an fd, closed here), print INFO as one JSON line once
+    the sockets have settled, and hold them until stdin reaches EOF."""
     if libc.setns(home, CLONE_NEWNET) != 0:
         raise OSError(ctypes.get_errno(), "setns back home")
     os.close(home)
