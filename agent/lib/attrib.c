@@ -499,19 +499,24 @@ static int from_bundle_dir(struct nsn__attr *a, struct cent *c, const char *host
 }
 
 /* CRI-O (/run/containers/storage) and podman (/var/lib/containers/storage, as root);
- * host paths, joined to the host root by from_bundle_dir(). */
+ * host paths, joined to the host root by from_bundle_dir(). containers/storage names the
+ * directory after its graph driver: overlay almost everywhere, vfs where overlay cannot
+ * be mounted (rootless, nested), btrfs and zfs on those file systems. */
 static int from_storage_dirs(struct nsn__attr *a, struct cent *c)
 {
 	static const char *const roots[] = {"/run/containers/storage", "/var/lib/containers/storage"};
+	static const char *const drivers[] = {"overlay", "vfs", "btrfs", "zfs"};
 	char dir[PATH_MAX];
 
-	for (size_t i = 0; i < NSN_ARRAY_SIZE(roots); i++) {
-		if (!nsn__pathf(dir, sizeof(dir), "%s/overlay-containers/%s/userdata", roots[i], c->id))
-			continue;
-		int r = from_bundle_dir(a, c, dir, true);
-		if (r)
-			return r;
-	}
+	for (size_t d = 0; d < NSN_ARRAY_SIZE(drivers); d++)
+		for (size_t i = 0; i < NSN_ARRAY_SIZE(roots); i++) {
+			if (!nsn__pathf(dir, sizeof(dir), "%s/%s-containers/%s/userdata", roots[i], drivers[d],
+					c->id))
+				continue;
+			int r = from_bundle_dir(a, c, dir, true);
+			if (r)
+				return r;
+		}
 	return 0;
 }
 
