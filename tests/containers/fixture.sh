@@ -22,8 +22,14 @@
 #   dk1  containerd  docker (/docker/<id>, namespace moby)  own
 #   rch  runc        kubepods-systemd    host   hostNetwork pod: sandbox + app on 127.0.0.1
 #   cdh  containerd  native (/default/<id>) host  ctr run --net-host, app on 127.0.0.1
+#   cdm  containerd  kubepods            own    pod: sandbox + TWO apps (web-<tag>-cdm on port
+#                                               P+8, api-<tag>-cdm on P+9) in the sandbox's
+#                                               netns, CRI annotations; Kubernetes namespace
+#                                               nsnt-<tag>-m. Both rows have key cdm.
 # Plain runc uses runc's default root (/run/runc), as on a real host, and so does podman's
-# runc; containerd is a private daemon under the state dir.
+# runc; containerd is a private daemon under the state dir (its task dirs are
+# <state>/containerd/state/io.containerd.runtime.v2.task/<ns>/<id>, podman's bundles
+# <state>/podman/root/overlay-containers/<id>/userdata: "info" prints both roots).
 #
 # Record columns (tab separated, "-" for none):
 #   role         sandbox | app | hostnet (an app sharing the host's netns)
@@ -368,8 +374,10 @@ record() {
 }
 
 # one entry of the set, run as a background job; errors go to $STATE/jobs/<key>.err
-job() { # key driver runtime style net port k8s
-  local key=$1 drv=$2 rt=$3 style=$4 net=$5 port=$6 k8s=$7 listen role=app
+# apps=2: a pod (k8s=1, own netns) with a second app container on port+1 (the pod's
+# containers then share the sandbox's netns and shim, as a CRI runtime runs them)
+job() { # key driver runtime style net port k8s [apps]
+  local key=$1 drv=$2 rt=$3 style=$4 net=$5 port=$6 k8s=$7 apps=${8:-1} listen role=app
   local uid="-" pname="-" pns="-" cname="-" sbx="-" pmname=""
   [ "$net" = host ] && role=hostnet
   listen=$port; [ "$net" = host ] && listen=127.0.0.1:$port
@@ -378,7 +386,7 @@ job() { # key driver runtime style net port k8s
   esac
   if [ "$k8s" = 1 ]; then
     pname="nsnt-$TAG-$key"; cname="web-$TAG-$key"
-    case "$key" in *1) pns="nsnt-$TAG-a" ;; *2) pns="nsnt-$TAG-b" ;; *) pns="nsnt-$TAG-h" ;; esac
+    case "$key" in cdm) pns="nsnt-$TAG-m" ;; *1) pns="nsnt-$TAG-a" ;; *2) pns="nsnt-$TAG-b" ;; *) pns="nsnt-$TAG-h" ;; esac
     start_one "$drv" sandbox "$style" "$net" - "$uid" "$pname" "$pns" - - 1 || return 1
     sbx=$S_ID
     record sandbox "$rt" - "$style" "$uid" "$pname" "$pns" - "$S_ID" "$key" "$drv" || return 1
@@ -387,7 +395,16 @@ job() { # key driver runtime style net port k8s
   [ "$drv" = podman ] && { pmname="nsnt-$TAG-$key"; cname=$pmname; style=libpod; }
   start_one "$drv" app "$style" "$net" "$listen" "$uid" "$pname" "$pns" "$cname" "$sbx" "$k8s" "$pmname" || return 1
   record "$role" "$rt" "$port" "$style" "$uid" "$pname" "$pns" "$cname" "$sbx" "$key" "$drv" || return 1
-  echo "$S_PID $port $role" >"$STATE/jobs/$key.out"
+  local out="$S_PID $port $role"
+  if [ "$apps" = 2 ]; then
+    [ "$k8s" = 1 ] && [ "${net#join:}" != "$net" ] || { echo "apps=2 needs a pod with its own netns" >&2; return 1; }
+    local port2=$((port + 1)) cname2="api-$TAG-$key"
+    start_one "$drv" app "$style" "$net" "$port2" "$uid" "$pname" "$pns" "$cname2" "$sbx" "$k8s" || return 1
+    record "$role" "$rt" "$port2" "$style" "$uid" "$pname" "$pns" "$cname2" "$sbx" "$key" "$drv" || return 1
+    out="$out"$'\n'"$S_PID $port2 $role"
+  fi
+  # written last: a job without it failed
+  echo "$out" >"$STATE/jobs/$key.out"
 }
 
 do_up() {
@@ -420,6 +437,7 @@ do_up() {
     "dk1 containerd docker docker own $((P + 7)) 0"
     "rch runc runc kubepods-systemd host $hp1 1"
     "cdh containerd containerd native host $hp2 0"
+    "cdm containerd containerd kubepods own $((P + 8)) 1 2"
   )
   local item jobpids=() failed=0
   for item in "${plan[@]}"; do
@@ -437,24 +455,31 @@ do_up() {
   done
   [ "$failed" = 0 ] || return 1
 
-  # own-netns containers must not share the host's netns; host ones must; all listeners up
-  local hostns pid port role pending deadline
+  # own-netns containers must not share the host's netns; host ones must; the apps of
+  # one pod share its netns; all listeners up (jobs/<key>.out: one "pid port role" per app)
+  local hostns pid port role pending deadline first
   hostns=$(netns_ino self)
   for item in "${plan[@]}"; do
-    set -- $item; read -r pid port role <"$STATE/jobs/$1.out"
-    if [ "$role" = hostnet ]; then
-      [ "$(netns_ino "$pid")" = "$hostns" ] || { log "$1 is not in the host netns"; return 1; }
-    else
-      [ "$(netns_ino "$pid")" != "$hostns" ] || { log "$1 shares the host netns"; return 1; }
-    fi
+    set -- $item; first=""
+    while read -r pid port role; do
+      if [ "$role" = hostnet ]; then
+        [ "$(netns_ino "$pid")" = "$hostns" ] || { log "$1 is not in the host netns"; return 1; }
+      else
+        [ "$(netns_ino "$pid")" != "$hostns" ] || { log "$1 shares the host netns"; return 1; }
+      fi
+      [ -z "$first" ] && first=$(netns_ino "$pid")
+      [ "$(netns_ino "$pid")" = "$first" ] || { log "$1: its apps are in different netns"; return 1; }
+    done <"$STATE/jobs/$1.out"
   done
   deadline=$(( $(now_ms) + TIMEOUT * 1000 ))
   while :; do
     pending=""
     for item in "${plan[@]}"; do
-      set -- $item; read -r pid port role <"$STATE/jobs/$1.out"
-      [ -e "/proc/$pid" ] || { log "container $1 (pid $pid) exited before its listener came up"; return 1; }
-      port_listening "$pid" "$port" || pending="$pending $1"
+      set -- $item
+      while read -r pid port role; do
+        [ -e "/proc/$pid" ] || { log "container $1 (pid $pid) exited before its listener came up"; return 1; }
+        port_listening "$pid" "$port" || pending="$pending $1:$port"
+      done <"$STATE/jobs/$1.out"
     done
     [ -z "$pending" ] && break
     [ "$(now_ms)" -lt "$deadline" ] || { log "listener(s) not up after ${TIMEOUT}s:$pending"; return 1; }
@@ -477,6 +502,8 @@ NSNT_TAG=$(cat "$STATE/tag" 2>/dev/null)
 NSNT_CONTAINERD_SOCK=$SOCK
 NSNT_CONTAINERD_STATE=$CTRD/state
 NSNT_CONTAINERD_RUNC_ROOT=$CTRD/runc
+NSNT_PODMAN_ROOT=$STATE/podman/root
+NSNT_RUNC_BUNDLES=$STATE/bundles
 NSNT_PODMAN_FLAGS="${PODMAN_FLAGS[*]}"
 EOF
 }

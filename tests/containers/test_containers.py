@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Container and pod attribution against REAL containers: containerd (CRI-annotated pods
-in both kubepods cgroup spellings, a Docker-style one, a host-network one), plain runc
-(pods, an annotation-less container, a hostNetwork pod), podman.  fixture.sh starts them
-and records what nsnetstat must report; this test compares.
+in both kubepods cgroup spellings, a pod with two app containers, a Docker-style one, a
+host-network one), plain runc (pods, an annotation-less container, a hostNetwork pod),
+podman.  fixture.sh starts them and records what nsnetstat must report; this test
+compares, also under a --host-root view where the runtimes' bundles sit at their standard
+places (/run/containerd, /var/lib/containers/storage, /run/containers/storage).
 
 usage: test_containers.py PATH_TO_NSNETSTAT
 
@@ -27,7 +29,7 @@ import nsntlib as L  # noqa: E402
 
 FIXTURE = os.path.join(HERE, "fixture.sh")
 RUNTIMES = ("containerd", "cri-o", "docker", "podman", "runc")
-CONTAINER_KEYS = {"id", "runtime", "name", "sandbox", "sandbox_id", "pod", "pid", "nprocs"}
+CONTAINER_KEYS = {"id", "runtime", "name", "sandbox", "sandbox_id", "pod", "pid", "nprocs", "bundle"}
 POD_KEYS = {"uid", "name", "namespace", "container"}
 ATTR_KEYS = {"processes", "cgroup_reads", "cached", "bundle_reads"}
 
@@ -71,6 +73,16 @@ class Fixture:
         if p.returncode != 0:
             raise RuntimeError("fixture.sh up failed (%d)" % p.returncode)
         return parse_tsv(out)
+
+    def info(self):
+        """fixture.sh info: {NSNT_...: value} (state dirs of the runtimes)."""
+        r = subprocess.run(self._cmd("info"), capture_output=True, text=True, check=True)
+        out = {}
+        for line in r.stdout.splitlines():
+            k, sep, v = line.partition("=")
+            if sep:
+                out[k] = v.strip('"')
+        return out
 
     def teardown(self):
         if not self.started or self.torn:
@@ -177,11 +189,16 @@ def http_get(port, netns_pid=None):
 class Ctx:
     """What every section needs: the binary, the report, the fixture's record."""
 
-    def __init__(self, binary, rep, tmp, rows):
-        self.binary, self.rep, self.tmp, self.rows = binary, rep, tmp, rows
+    def __init__(self, binary, rep, tmp, rows, info):
+        self.binary, self.rep, self.tmp, self.rows, self.info = binary, rep, tmp, rows, info
         self.by_key = collections.defaultdict(dict)
         for r in rows:
-            self.by_key[r["key"]]["sandbox" if r["role"] == "sandbox" else "app"] = r
+            if r["role"] == "sandbox":
+                self.by_key[r["key"]]["sandbox"] = r
+            else:
+                # "app" is the first app; a pod of several (cdm) lists them all in "apps"
+                self.by_key[r["key"]].setdefault("app", r)
+                self.by_key[r["key"]].setdefault("apps", []).append(r)
         self.apps = [r for r in rows if r["role"] != "sandbox"]
         self.hostino = L.host_netns_stat().st_ino
         self.inodes = {r["netns"] for r in rows}
@@ -195,6 +212,17 @@ class Ctx:
 
     def json(self, args, timeout=60):
         return run_ns(self.rep, self.binary, args, timeout)
+
+    def private_bundle(self, r):
+        """Where the fixture's runtime keeps the bundle of row r (nothing at a standard
+        place): what "bundle" reports when it is found through the shim's working
+        directory (containerd), conmon's -b (podman) or runc's state (runc)."""
+        if r["driver"] == "containerd":
+            return "%s/io.containerd.runtime.v2.task/%s/%s/config.json" % (
+                self.info["NSNT_CONTAINERD_STATE"], r["ctr_ns"], r["id"])
+        if r["driver"] == "podman":
+            return "%s/overlay-containers/%s/userdata/config.json" % (self.info["NSNT_PODMAN_ROOT"], r["id"])
+        return "%s/%s/config.json" % (self.info["NSNT_RUNC_BUNDLES"], r["id"])
 
 
 def all_there(t, v):
@@ -230,7 +258,8 @@ def check_containers(t, plain):
                       % (what, r["netns"], sorted((x["id"][:12], x["runtime"]) for x in cs.values()))):
             continue
         # Each fixture container runs exactly one process (httpd -f, or sleep).
-        exp = {"runtime": r["runtime"], "sandbox": r["role"] == "sandbox", "pid": r["pid"], "nprocs": 1}
+        exp = {"runtime": r["runtime"], "sandbox": r["role"] == "sandbox", "pid": r["pid"], "nprocs": 1,
+               "bundle": t.private_bundle(r)}
         if r["role"] != "sandbox":
             exp["name"] = none(r["container_name"])
             exp["sandbox_id"] = none(r["sandbox_id"])
@@ -279,24 +308,29 @@ def check_sockets(t, plain):
            "the host namespace %d is listed once, with host: true" % t.hostino)
 
 
+def filtered_exactly(t, args, want, label, holders):
+    """want: the (netns inode, port) pairs the filtered -tl document must hold, exactly;
+    holders: the fixture rows whose containers match. The namespaces listed must be
+    exactly those with a socket left or a matching container."""
+    rep = t.rep
+    doc = t.json(["--all-namespaces", "-tlnp", "--json"] + args)
+    if doc is None:
+        return
+    got = sorted((ns["inode"], s["local"].get("port")) for ns, s in sockets(doc))
+    rep.ok(got == sorted(want), "%s: sockets %s" % (label, sorted(want))
+           + ("" if got == sorted(want) else "\n  got %s" % describe(sockets(doc))))
+    listed = sorted(ns["inode"] for ns in L.namespaces(doc))
+    expect = sorted({ino for ino, _ in want} | {r["netns"] for r in holders})
+    rep.ok(listed == expect, "%s: namespaces %s (those with a socket or a matching container)%s"
+           % (label, expect, "" if listed == expect else ", got %s" % listed))
+
+
 def check_filters(t):
     """d. --pod, --container, --k8s-namespace, --runtime; unowned sockets; the table."""
     rep = t.rep
 
     def exactly(args, want, label, holders):
-        """want: the (netns inode, port) pairs the filtered -tl document must hold, exactly;
-        holders: the fixture rows whose containers match. The namespaces listed must be
-        exactly those with a socket left or a matching container."""
-        doc = t.json(["--all-namespaces", "-tlnp", "--json"] + args)
-        if doc is None:
-            return
-        got = sorted((ns["inode"], s["local"].get("port")) for ns, s in sockets(doc))
-        rep.ok(got == sorted(want), "%s: sockets %s" % (label, sorted(want))
-               + ("" if got == sorted(want) else "\n  got %s" % describe(sockets(doc))))
-        listed = sorted(ns["inode"] for ns in L.namespaces(doc))
-        expect = sorted({ino for ino, _ in want} | {r["netns"] for r in holders})
-        rep.ok(listed == expect, "%s: namespaces %s (those with a socket or a matching container)%s"
-               % (label, expect, "" if listed == expect else ", got %s" % listed))
+        filtered_exactly(t, args, want, label, holders)
 
     def pod_rows(*keys):
         return [r for r in t.rows if r["key"] in keys]
@@ -366,8 +400,19 @@ def check_filters(t):
 
     full = t.json(["--all-namespaces", "-tanp", "--json"])
     if full is not None:
-        rep.ok(tw(full, cd1["netns"], cd1["port"]) and tw(full, t.hostino, rch["port"]),
-               "unfiltered -ta: TIME-WAIT sockets in cd1's netns and in the host netns")
+        tw_cd1, tw_host = tw(full, cd1["netns"], cd1["port"]), tw(full, t.hostino, rch["port"])
+        rep.ok(bool(tw_cd1 and tw_host),
+               "unfiltered -ta: TIME-WAIT sockets in cd1's netns and in the host netns (%d, %d; backend %s; "
+               "warnings %s)" % (len(tw_cd1), len(tw_host), full.get("scan", {}).get("backend"), full.get("warnings")))
+        if not (tw_cd1 and tw_host):
+            # What the kernel itself lists now, to tell a lost socket from one that is gone.
+            for label, pid in (("cd1", cd1["pid"]), ("host", None)):
+                port = cd1["port"] if pid else rch["port"]
+                cmd = ["ss", "-tan", "state", "time-wait", "( sport = :%d )" % port]
+                if pid:
+                    cmd = ["nsenter", "--net=/proc/%d/ns/net" % pid] + cmd
+                r = subprocess.run(cmd, capture_output=True, text=True)
+                print("# ss in %s now: %s" % (label, r.stdout.strip().replace("\n", " | ")), file=sys.stderr)
     doc = t.json(["--all-namespaces", "-tanp", "--json", "--pod", cd1["pod_name"]])
     if doc is not None:
         tws = tw(doc, cd1["netns"], cd1["port"])
@@ -497,6 +542,230 @@ def check_pod_logs(t):
     rep.ok(socks(plain) == socks(doc), "--host-root: the fixture namespaces' sockets and owners are as in the plain run")
 
 
+def table(t, args):
+    """A table run: (header tokens, data rows split on blanks), or None (a failed check)."""
+    r = subprocess.run([t.binary] + args, capture_output=True, text=True, timeout=60)
+    if not t.rep.ok(r.returncode == 0, "table %s: exit %d %s" % (" ".join(args), r.returncode, r.stderr.strip())):
+        return None
+    lines = [x.split() for x in r.stdout.splitlines() if x.strip()]
+    return (lines[0] if lines else []), lines[1:], r.stdout
+
+
+def check_multi_app_pod(t, plain):
+    """h. A pod of two app containers in the sandbox's netns (cdm): the namespace lists the
+    sandbox and both apps; each listener is its own app's, with -p and without it (then
+    only the processes of namespaces with several apps have their fds walked:
+    nsn__attr_ambiguous_pids); a socket no process holds belongs to all of them, and its
+    CONTAINER cell is "<app>+1"."""
+    rep = t.rep
+    sbx, apps = t.by_key["cdm"].get("sandbox"), t.by_key["cdm"].get("apps") or []
+    if not rep.ok(sbx is not None and len(apps) == 2 and apps[0]["port"] != apps[1]["port"]
+                  and {a["netns"] for a in apps} == {sbx["netns"]}
+                  and apps[0]["container_name"] != apps[1]["container_name"]
+                  and all(a["sandbox_id"] == sbx["id"] for a in apps),
+                  "fixture: cdm is a sandbox and two apps of it, with their own names and ports, in one netns"):
+        return
+    a0, a1 = apps
+    ino, pod = sbx["netns"], "%s/%s" % (sbx["pod_namespace"], sbx["pod_name"])
+    what = "cdm (pod %s, netns %d)" % (pod, ino)
+    ids = {sbx["id"]: "sandbox"}
+    ids.update({a["id"]: a["container_name"] for a in apps})
+
+    # JSON with -p: the namespace's containers are exactly the three; each listener's
+    # processes are its own app's.
+    first_app = None
+    ns = L.ns_by_inode(plain, ino) if plain is not None else []
+    if plain is not None and rep.ok(len(ns) == 1, "%s: listed once" % what):
+        cs = ns[0].get("containers") or []
+        got = {c["id"]: c.get("sandbox") for c in cs}
+        want = {sbx["id"]: True, a0["id"]: False, a1["id"]: False}
+        rep.ok(len(cs) == 3 and got == want,
+               "%s: containers are exactly the sandbox and both apps: %s"
+               % (what, [(ids.get(c["id"], c["id"][:12]), c.get("sandbox")) for c in cs]))
+        sids = {ids.get(c["id"], c["id"][:12]): c.get("sandbox_id") for c in cs}
+        rep.ok(all(v == sbx["id"] for k, v in sids.items() if k != "sandbox")
+               and sids.get("sandbox") in (None, sbx["id"]),
+               "%s: both apps' sandbox_id is the sandbox's id %s (the sandbox's its own or null): %s"
+               % (what, sbx["id"][:12], sids))
+        first_app = next((c for c in cs if not c.get("sandbox")), None)
+        for a in apps:
+            mine = [s for n, s in listeners(plain, a["port"]) if n["inode"] == ino]
+            rep.ok(len(mine) == 1 and owners(mine[0]) == {a["id"]}
+                   and a["pid"] in [p.get("pid") for p in mine[0].get("processes") or []],
+                   "%s -p: listener :%d is held by %s (pid %d) alone: %s"
+                   % (what, a["port"], a["container_name"], a["pid"],
+                      describe([(ns[0], x) for x in mine])))
+
+    # Filters: a container's name or id selects its own listener only; the pod and its
+    # Kubernetes namespace select both.
+    filtered_exactly(t, ["--container", a0["container_name"]], [(ino, a0["port"])],
+                     "--container %s (cdm's first app)" % a0["container_name"], [a0])
+    filtered_exactly(t, ["--container", a1["id"][:12]], [(ino, a1["port"])],
+                     "--container %s (cdm's second app)" % a1["id"][:12], [a1])
+    filtered_exactly(t, ["--pod", sbx["pod_name"]], [(ino, a0["port"]), (ino, a1["port"])],
+                     "--pod %s (two apps)" % sbx["pod_name"], [sbx] + apps)
+    filtered_exactly(t, ["--k8s-namespace", sbx["pod_namespace"]], [(ino, a0["port"]), (ino, a1["port"])],
+                     "--k8s-namespace %s" % sbx["pod_namespace"], [sbx] + apps)
+
+    # A TIME-WAIT on a0's port in the pod's netns: held by no process, so it belongs to
+    # every container of the namespace (a1 too).
+    subprocess.run(["nsenter", "--net=/proc/%d/ns/net" % sbx["pid"], "ip", "link", "set", "lo", "up"],
+                   capture_output=True)
+    g = http_get(a0["port"], sbx["pid"])
+    rep.ok(g.returncode == 0, "HTTP over loopback to cdm's %s inside the pod's netns %s"
+           % (a0["container_name"], g.stderr.strip()[-200:]))
+    doc = t.json(["--all-namespaces", "-tanp", "--json", "--container", a1["container_name"]])
+    if doc is not None:
+        got = sorted((s["local"].get("port"), s["state"].lower(), tuple(sorted(map(str, owners(s)))))
+                     for n, s in sockets(doc) if n["inode"] == ino)
+        want = sorted([(a1["port"], "listen", (a1["id"],)), (a0["port"], "time-wait", ())])
+        rep.ok(got == want, "--container %s -ta: its own listener and the namespace's unowned TIME-WAIT "
+               "(on %s's port), not %s's listener: %s" % (a1["container_name"], a0["container_name"],
+                                                         a0["container_name"], got))
+
+    # Tables of the pod's namespace alone, without -p (the fds of the pod's processes are
+    # walked because the namespace has two apps) and with it.
+    plus = "%s+1" % first_app.get("name") if first_app else None
+    for flags in ("-tan", "-tanp"):
+        args = ["-N", str(sbx["pid"]), flags]
+        res = table(t, args)
+        if res is None:
+            continue
+        head, rows, text = res
+        if not rep.ok(head[:3] == ["NETNS", "CONTAINER", "POD"], "table %s: NETNS CONTAINER POD first: %r"
+                      % (" ".join(args), head[:4])):
+            continue
+        got = sorted((x[4], x[7].rsplit(":", 1)[-1], x[1], x[2]) for x in rows
+                     if len(x) > 8 and x[4] in ("LISTEN", "TIME-WAIT")
+                     and x[7].rsplit(":", 1)[-1] in (str(a0["port"]), str(a1["port"])))
+        want = sorted([("LISTEN", str(a0["port"]), a0["container_name"], pod),
+                       ("LISTEN", str(a1["port"]), a1["container_name"], pod),
+                       ("TIME-WAIT", str(a0["port"]), plus, pod)])
+        rep.ok(got == want, "table %s: each listener's CONTAINER is its own app, the unowned TIME-WAIT's "
+               "is %s (the namespace's first app, +1 more), POD %s\n%s" % (" ".join(args), plus, pod,
+                                                                           "" if got == want else text))
+
+
+HR_FIXED_SH = r"""set -e
+HR=$1; MODE=$2; shift 2
+mount --rbind / "$HR"
+# The host's /run and /var/lib are covered, so that nothing below is created on the host;
+# what the scan needs of /run comes back (namespace names, runc's state). With MODE=fixed
+# the runtimes' real state appears where a host's runtimes keep it.
+mount -t tmpfs -o mode=0755 nsnt-run "$HR/run"
+mount -t tmpfs -o mode=0755 nsnt-varlib "$HR/var/lib"
+mkdir -p "$HR/run/netns" "$HR/run/runc"
+[ ! -d /run/netns ] || mount --rbind /run/netns "$HR/run/netns"
+[ ! -d /run/runc ] || mount --bind /run/runc "$HR/run/runc"
+if [ "$MODE" = fixed ]; then
+  mkdir -p "$HR/run/containerd" "$HR/run/containers/storage" "$HR/var/lib/containers/storage"
+  mount --bind "$CONTAINERD_STATE" "$HR/run/containerd"
+  mount --bind "$CRIO_RUNROOT" "$HR/run/containers/storage"
+  mount --bind "$PODMAN_ROOT" "$HR/var/lib/containers/storage"
+fi
+exec "$@"
+"""
+
+
+def check_fixed_paths(t, plain):
+    """i. The runtimes' fixed places under --host-root: containerd's task dirs
+    (/run/containerd/io.containerd.runtime.v2.task/NS/ID), podman's containers/storage
+    (/var/lib/containers/storage/overlay-containers/ID/userdata) and CRI-O's
+    (/run/containers/storage/..., here under the vfs driver's vfs-containers/). The fixture's runtimes keep their state elsewhere, so a
+    private mount namespace shows it there: the same real bundles, found by the first
+    sources attrib.c tries, as "bundle" (the path read, as the host names it) tells. The
+    negative control is the same view without those binds: the bundles are then found
+    the other way (shim's cwd, conmon's -b, runc's state), as in the plain run."""
+    rep = t.rep
+    rcb = t.app("rcb")
+    # CRI-O is not installed. Its bundle is therefore a copy of rcb's REAL config.json
+    # (rcb runs under plain runc, with no annotations) given the annotations CRI-O and
+    # the kubelet write, in CRI-O's layout: CRI-O-shaped, not made by CRI-O.
+    crio_root = os.path.join(t.tmp, "crio-runroot")
+    crio = {"ctr": "crioctr", "pod": "criopod-" + t.tag, "ns": "crions-" + t.tag,
+            "uid": rcb["pod_uid"], "sbx": os.urandom(32).hex()}
+    try:
+        with open(t.private_bundle(rcb)) as f:
+            cfg = json.load(f)
+    except (OSError, ValueError) as ex:
+        rep.ok(False, "rcb's bundle %s: %s" % (t.private_bundle(rcb), ex))
+        return
+    cfg["annotations"] = {
+        "io.container.manager": "cri-o",
+        "io.kubernetes.cri-o.ContainerType": "container",
+        "io.kubernetes.cri-o.SandboxID": crio["sbx"],
+        "io.kubernetes.cri-o.ContainerName": "k8s_%s_%s_%s_%s_0" % (crio["ctr"], crio["pod"], crio["ns"], crio["uid"]),
+        "io.kubernetes.container.name": crio["ctr"],
+        "io.kubernetes.pod.name": crio["pod"],
+        "io.kubernetes.pod.namespace": crio["ns"],
+        "io.kubernetes.pod.uid": crio["uid"],
+    }
+    ud = os.path.join(crio_root, "vfs-containers", rcb["id"], "userdata")
+    os.makedirs(ud)
+    with open(os.path.join(ud, "config.json"), "w") as f:
+        json.dump(cfg, f)
+
+    docs = {}
+    for mode in ("fixed", "none"):
+        hr = os.path.join(t.tmp, "hr-" + mode)
+        os.mkdir(hr)
+        env = dict(os.environ, CONTAINERD_STATE=t.info["NSNT_CONTAINERD_STATE"],
+                   PODMAN_ROOT=t.info["NSNT_PODMAN_ROOT"], CRIO_RUNROOT=crio_root)
+        args = ["--host-root", hr, "--all-namespaces", "-tlnp", "--json"]
+        # The mounts live and die with the private mount namespace of this one command.
+        r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", HR_FIXED_SH, "sh", hr, mode,
+                            t.binary] + args, capture_output=True, text=True, timeout=60, env=env)
+        if rep.ok(r.returncode == 0, "nsnetstat --host-root HR (%s: standard runtime paths %s) -tlnp --json: exit %d %s"
+                  % (mode, "bound" if mode == "fixed" else "absent", r.returncode, r.stderr.strip()[-300:])):
+            try:
+                docs[mode] = json.loads(r.stdout)
+            except ValueError as ex:
+                rep.ok(False, "--host-root (%s): invalid JSON: %s" % (mode, ex))
+    if plain is None or len(docs) != 2:
+        return
+
+    def container(doc, r):
+        return containers_by_id((L.ns_by_inode(doc, r["netns"]) or [{}])[0]).get(r["id"])
+
+    fields = ("runtime", "name", "pod", "sandbox", "sandbox_id", "bundle")
+    # Paths absent: every fixture container exactly as in the plain run (which
+    # check_containers compared with the record, bundles at the runtimes' private places).
+    a, b = view(plain, t.inodes), view(docs["none"], t.inodes)
+    diff = [(r["key"], r["id"][:12], {k: (a.get(r["netns"], {}).get(r["id"], {}).get(k),
+                                          b.get(r["netns"], {}).get(r["id"], {}).get(k)) for k in fields})
+            for r in t.rows if a.get(r["netns"], {}).get(r["id"]) != b.get(r["netns"], {}).get(r["id"])]
+    rep.ok(not diff and all_there(t, b), "--host-root without the standard paths: the fixture's %d containers "
+           "as in the plain run (bundles through shim cwd / conmon -b / runc state)%s"
+           % (len(t.rows), "" if not diff else ": %r" % diff))
+    c = container(docs["none"], rcb)
+    rep.ok(c is not None and c.get("name") is None and c.get("runtime") == "runc"
+           and c.get("bundle") == t.private_bundle(rcb),
+           "--host-root without the standard paths: rcb has no name, runtime runc, bundle %s: %r"
+           % (t.private_bundle(rcb), c))
+
+    # Paths there: each containerd and podman container's bundle is read at the standard
+    # place (the sources before the ancestry), with the same names; rcb is CRI-O's.
+    for r in t.rows:
+        what = "--host-root with the standard paths: %s %s %s (%s)" % (r["key"], r["role"], r["id"][:12], r["driver"])
+        got, base = container(docs["fixed"], r), container(plain, r)
+        if not rep.ok(got is not None and base is not None, "%s: in netns %d" % (what, r["netns"])):
+            continue
+        exp = {k: base.get(k) for k in fields}
+        if r["driver"] == "containerd":
+            exp["bundle"] = "/run/containerd/io.containerd.runtime.v2.task/%s/%s/config.json" % (r["ctr_ns"], r["id"])
+        elif r["driver"] == "podman":
+            exp["bundle"] = "/var/lib/containers/storage/overlay-containers/%s/userdata/config.json" % r["id"]
+        elif r["key"] == "rcb":
+            exp.update(runtime="cri-o", name=crio["ctr"], sandbox=False, sandbox_id=crio["sbx"],
+                       bundle="/run/containers/storage/vfs-containers/%s/userdata/config.json" % r["id"],
+                       pod={"uid": crio["uid"], "name": crio["pod"], "namespace": crio["ns"], "container": crio["ctr"]})
+        gotf = {k: got.get(k) for k in fields}
+        podtxt = "%s/%s" % (exp["pod"]["namespace"], exp["pod"]["name"]) if exp["pod"] else None
+        rep.ok(gotf == exp, "%s: bundle %s, runtime %s, name %s, pod %s"
+               % (what, exp["bundle"], exp["runtime"], exp["name"], podtxt)
+               + ("" if gotf == exp else "\n  got %r" % gotf))
+
+
 def check_one_netns(t):
     """-N PID: the single-namespace view carries the attribution too."""
     for key in ("cd1", "pm1"):
@@ -585,7 +854,7 @@ def main():
     rows = fx.up()
     print("# fixture: %d containers in %.1f s (%s)" % (len(rows), time.monotonic() - t0,
                                                         " ".join(sorted({r["key"] for r in rows}))))
-    t = Ctx(binary, rep, tmp, rows)
+    t = Ctx(binary, rep, tmp, rows, fx.info())
 
     plain = t.json(["--all-namespaces", "-tlnp", "--json"])
     if plain is not None:
@@ -593,6 +862,8 @@ def main():
         check_sockets(t, plain)
         check_table_all(t, plain)
     check_filters(t)
+    check_multi_app_pod(t, plain)
+    check_fixed_paths(t, plain)
     check_pod_logs(t)
     check_one_netns(t)
     if plain is not None:
