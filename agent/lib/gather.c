@@ -80,12 +80,14 @@ static int open_inside(const struct pool *pool, const struct nsn_gather_opts *o,
 	unsigned fam = o->families ? o->families : (NSN_FAMILY_V4 | NSN_FAMILY_V6);
 	int r;
 
-	if (!(o->flags & NSN_GATHER_NO_SOCKS) || cookies) {
+	if (o->flags & NSN_GATHER_NO_SOCKS) {
+		/* Only for cookies, which are best effort: without the socket they stay 0. */
+		if (cookies && (fds->diag = nsn__sockdiag_open()) < 0)
+			fds->diag = -1;
+	} else {
 		fds->diag = nsn__sockdiag_open();
 		if (fds->diag < 0)
 			return fds->diag;
-	}
-	if (!(o->flags & NSN_GATHER_NO_SOCKS)) {
 		if (pool->raw_via_proc && (nsn__sockdiag_protos(o) & NSN_PROTO_BIT(NSN_PROTO_RAW))) {
 			if (fam & NSN_FAMILY_V4) {
 				r = open_procnet("raw", false, &fds->raw4);
@@ -166,13 +168,17 @@ static int dump_one(const struct pool *pool, struct nsn__dumper *d, int self_fd,
 	struct nsn_gather_opts rest;
 	struct nsn__nsfds fds = {-1, -1, -1, -1, -1, -1, NULL};
 	struct nsn__netns_priv *priv = nsn__priv(ns);
-	/* The walk's sockets that no process holds: their cookies, from inside */
+	/* The walk's sockets that no process holds: their cookies, from inside. Best
+	 * effort: the walk has the namespace's sockets, and a namespace is never failed
+	 * for want of a cookie (they stay 0, counted in scan.bpf.cookie_missing). */
 	bool cookies = priv->bpf_done && priv->cookie_wanted > 0;
+	bool only_cookies = false;
 	int nsfd, r;
 
 	if (priv->bpf_done) {
 		/* The walk found it, with its cookie, and read its TCP, UDP and UNIX sockets. */
-		if (!after_bpf(o, &rest) && !cookies)
+		only_cookies = !after_bpf(o, &rest);
+		if (only_cookies && !cookies)
 			return 0;
 		o = &rest;
 	}
@@ -183,6 +189,8 @@ static int dump_one(const struct pool *pool, struct nsn__dumper *d, int self_fd,
 	} else {
 		nsfd = open_netns(ns);
 		if (nsfd < 0) {
+			if (only_cookies)
+				return 0;
 			/* Gone, as opposed to a dump that failed (which may say ENOENT too). */
 			nsn__priv(ns)->vanished = nsfd == -ENOENT;
 			return nsfd;
@@ -190,7 +198,7 @@ static int dump_one(const struct pool *pool, struct nsn__dumper *d, int self_fd,
 		if (setns(nsfd, CLONE_NEWNET) < 0) {
 			r = -errno;
 			close(nsfd);
-			return r;
+			return only_cookies ? 0 : r;
 		}
 		close(nsfd);
 		if (!ns->cookie)
@@ -199,8 +207,10 @@ static int dump_one(const struct pool *pool, struct nsn__dumper *d, int self_fd,
 		if (setns(self_fd, CLONE_NEWNET) < 0)
 			abort();
 	}
-	if (r >= 0 && cookies)
-		r = nsn__sockdiag_cookies(d, fds.diag, ns, &priv->cookie_asked, &priv->cookie_found);
+	if (r < 0 && only_cookies)
+		r = 0;
+	if (r >= 0 && cookies && fds.diag >= 0)
+		(void)nsn__sockdiag_cookies(d, fds.diag, ns, &priv->cookie_asked, &priv->cookie_found);
 	if (r >= 0 && fds.diag >= 0 && !(o->flags & NSN_GATHER_NO_SOCKS)) {
 		r = nsn__sockdiag_dump(d, &fds, ns, o);
 		/* RAW sockets after the walk's: into sock_diag's order */
@@ -586,9 +596,12 @@ int nsn_gather(const struct nsn_gather_opts *in, struct nsn_scan **ret_scan)
 	pthread_cond_destroy(&pool.cond);
 	scan->dump_ms = nsn__now_ms() - t0;
 	for (size_t i = 0; i < scan->n_netns; i++) {
-		scan->bpf.cookie_lookups += nsn__priv(scan->netns[i])->cookie_asked;
-		scan->bpf.cookie_missing +=
-		    nsn__priv(scan->netns[i])->cookie_asked - nsn__priv(scan->netns[i])->cookie_found;
+		const struct nsn__netns_priv *p = nsn__priv(scan->netns[i]);
+
+		if (scan->netns[i]->err)
+			continue; /* its sockets are not reported at all */
+		scan->bpf.cookie_lookups += p->cookie_asked;
+		scan->bpf.cookie_missing += p->cookie_wanted - p->cookie_found; /* not found, or not asked */
 	}
 	describe_failures(scan);
 	nsn__attr_end(attr);

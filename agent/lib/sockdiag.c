@@ -650,7 +650,14 @@ static uint64_t answer_cookie(const struct nsn_sock *s, const struct nlmsghdr *h
 	const struct inet_diag_msg *m = NLMSG_DATA(h);
 	size_t alen = s->family == AF_INET ? 4 : 16;
 
-	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)) || m->idiag_family != s->family ||
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+		return 0;
+	/* A TIME-WAIT or request socket may have been replaced on the same tuple since the
+	 * walk (a new SYN, the request grown into its child): those must answer as what the
+	 * walk saw. A full socket may have changed state meanwhile and still be the same. */
+	if ((s->state == NSN_SS_TIME_WAIT || s->state == NSN_SS_SYN_RECV) && m->idiag_state != s->state)
+		return 0;
+	if (m->idiag_family != s->family ||
 	    ntohs(m->id.idiag_sport) != s->local.port || ntohs(m->id.idiag_dport) != s->peer.port ||
 	    memcmp(m->id.idiag_src, s->local.addr, alen) || memcmp(m->id.idiag_dst, s->peer.addr, alen) ||
 	    m->idiag_inode != s->inode)
@@ -723,11 +730,12 @@ int nsn__sockdiag_cookies(struct nsn__dumper *d, int fd, struct nsn_netns *ns, s
 			idx[n++] = i;
 		}
 		if (n && (n == LOOKUP_BATCH || i == ns->n_socks)) {
-			if (sendto(fd, out, off, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			if (sendto(fd, out, off, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 				r = -errno;
-			else
+			} else {
+				*ret_asked += n;
 				r = lookup_answers(d, ns, idx, n, d->seq + 1, ret_found);
-			*ret_asked += n;
+			}
 			d->seq += (uint32_t)n;
 			n = off = 0;
 		}

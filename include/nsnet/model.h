@@ -304,7 +304,8 @@ struct nsn_bpf_stats {
 	 * have no cookie until asked for one: each is looked up by its exact tuple (unix: by
 	 * inode), as a dump would have made it. */
 	size_t cookie_lookups;
-	size_t cookie_missing; /**< of those, gone by the lookup (or answered by another socket): cookie 0 */
+	size_t cookie_missing; /**< left with cookie 0: gone by the lookup, another socket answered, or
+				not looked up (the namespace could not be entered; its sockets are still reported) */
 	double load_ms;    /**< loading and verifying the program, when this scan did it */
 	double walk_ms;    /**< the pass itself, incl. reading the ring */
 };
