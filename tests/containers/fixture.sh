@@ -47,6 +47,16 @@
 # this script never installs anything.
 set -euo pipefail
 
+# Descriptors inherited from whoever ran us (a lock held by `flock FILE fixture.sh up`, a
+# pipe of a shell) would otherwise live on in the daemons started below, and keep that
+# lock, or that pipe, open until teardown. Only stdin, stdout and stderr are ours.
+for fd in /proc/$$/fd/*; do
+	fd=${fd##*/}
+	if [ "$fd" -gt 2 ] 2>/dev/null; then
+		eval "exec $fd>&-" 2>/dev/null || true
+	fi
+done
+
 STATE=/tmp/nsnt-containers
 TAG=""
 BASE_PORT=21000
