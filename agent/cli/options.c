@@ -127,8 +127,9 @@ static void usage(FILE *f)
 	      "      --k8s-namespace NS     sockets of pods in that Kubernetes namespace\n"
 	      "      --container ID|NAME    sockets of the container with that id prefix or name\n"
 	      "      --runtime NAME         containerd, cri-o, docker, podman, runc or crun\n"
-	      "      --no-containers        no CONTAINER/POD attribution (on with --all-namespaces\n"
-	      "                             and -N; --containers turns it on for the current one)\n"
+	      "      --no-containers        no CONTAINER/POD attribution (on with --all-namespaces,\n"
+	      "                             -N and --json; --containers turns it on for the\n"
+	      "                             current namespace's table)\n"
 	      "      --host-root DIR        the host's / is mounted at DIR (a DaemonSet's /host):\n"
 	      "                             /proc, /run, /var/log/pods, ... are read below it\n"
 	      "Output:\n"
@@ -234,8 +235,9 @@ static int containers_opts(struct cli_opts *o, int want)
 		}
 	}
 	/* A recording or a collector holds every namespace of its nodes, as
-	 * --all-namespaces would. */
-	o->containers = want == 1 || (want == -1 && (o->from || o->remote ||
+	 * --all-namespaces would. In the current namespace the table stays ss's, but JSON,
+	 * whose fields only add, is attributed too (containers, processes' container_id). */
+	o->containers = want == 1 || (want == -1 && (o->from || o->remote || o->json ||
 						     o->gather.scope != NSN_SCOPE_CURRENT ||
 						     !nsn_container_filter_empty(f)));
 	if (o->containers)

@@ -785,6 +785,43 @@ def check_one_netns(t):
                  + ("" if ids == want else ", got %s" % [i[:12] for i in ids]))
 
 
+def check_current_netns(t):
+    """The current namespace (nsnetstat run inside cd1's, as ss would be): --json is
+    attributed by default (containers, each process's container_id), --no-containers
+    turns that off; the table stays ss's (no CONTAINER/POD columns) unless --containers."""
+    a = t.app("cd1")
+    inside = ["nsenter", "--net=/proc/%d/ns/net" % a["pid"], t.binary]
+    want = sorted(r["id"] for r in t.rows if r["key"] == "cd1")
+
+    def run(args):
+        return subprocess.run(inside + args, capture_output=True, text=True, timeout=60)
+
+    r = run(["-tlnp", "--json"])
+    doc = json.loads(r.stdout) if r.returncode == 0 else None
+    if t.rep.ok(doc is not None, "current netns -tlnp --json: exit %d %s" % (r.returncode, r.stderr.strip())):
+        nss = L.namespaces(doc)
+        ids = sorted(containers_by_id(nss[0])) if len(nss) == 1 else []
+        s = listeners(doc, a["port"])
+        t.rep.ok(ids == want and len(s) == 1 and owners(s[0][1]) == {a["id"]},
+                 "current netns (cd1's) --json: containers %s and the listener owned by %s (got %s, %s)"
+                 % ([i[:12] for i in want], a["id"][:12], [i[:12] for i in ids],
+                    [owners(x) for _, x in s]))
+    r = run(["-tlnp", "--json", "--no-containers"])
+    doc = json.loads(r.stdout) if r.returncode == 0 else None
+    if t.rep.ok(doc is not None, "current netns --json --no-containers: exit %d" % r.returncode):
+        nss = L.namespaces(doc)
+        procs = [p for _, x in sockets(doc) for p in x.get("processes") or []]
+        t.rep.ok(len(nss) == 1 and "containers" not in nss[0] and procs
+                 and not any("container_id" in p for p in procs),
+                 "current netns --json --no-containers: no containers, no container_id (%d processes)" % len(procs))
+    for args, cols in ((["-tln"], False), (["-tln", "--containers"], True)):
+        r = run(args)
+        head = r.stdout.splitlines()[0].split() if r.returncode == 0 and r.stdout else []
+        t.rep.ok(bool(head) and (("CONTAINER" in head and "POD" in head) == cols),
+                 "current netns table %s: CONTAINER/POD columns %s (header %s)"
+                 % (" ".join(args), "shown" if cols else "absent", head))
+
+
 def check_cache(t, world, plain):
     """f. -c --json: one document per scan; the second serves unchanged containers from
     the cache (keyed by pid and start time)."""
@@ -869,6 +906,7 @@ def main():
     check_fixed_paths(t, plain)
     check_pod_logs(t)
     check_one_netns(t)
+    check_current_netns(t)
     if plain is not None:
         check_cache(t, world, plain)
     check_errors(t)
