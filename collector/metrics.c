@@ -79,7 +79,8 @@ struct labels {
 struct node_row {
 	const struct cnode *n;
 	struct nsn_store_node_info info;
-	size_t lab; /* node="..." */
+	size_t lab;	    /* node="..." */
+	size_t lab_backend; /* node="...",backend="..." when info.backend is not "" */
 };
 
 struct ns_row {
@@ -454,6 +455,13 @@ static int scrape(struct collector *c, struct scrape *s)
 		nr->lab = lab_begin(&s->lab);
 		lab_pair(&s->lab, "node", n->name);
 		lab_end(&s->lab);
+		if (*nr->info.backend) {
+			nr->lab_backend = lab_begin(&s->lab);
+			lab_pair(&s->lab, "node", n->name);
+			lab_put(&s->lab, ",", 1);
+			lab_pair(&s->lab, "backend", nr->info.backend);
+			lab_end(&s->lab);
+		}
 
 		r = nsn_store_node_views(n->snode, &views, &n_views);
 		if (r < 0)
@@ -567,7 +575,7 @@ static void collector_families(struct collector *c, FILE *f)
 static void agent_families(const struct scrape *s, uint64_t now_ms, FILE *f)
 {
 	static const char *const dropped[] = {"updates_coalesced", "scans_coalesced",
-					      "frames_oversized"};
+					      "frames_oversized", "bpf_ring_full"};
 	size_t i;
 
 	family(f, "nsnet_agent_up", "gauge",
@@ -600,14 +608,34 @@ static void agent_families(const struct scrape *s, uint64_t now_ms, FILE *f)
 	       "Records the node's agent could not send, by reason (as its agent reports).");
 	for (i = 0; i < s->n_nodes; i++) {
 		const Nsnet__V1__AgentStats *st = s->nodes[i].info.stats;
-		uint64_t v[3] = {st ? st->updates_coalesced : 0, st ? st->scans_coalesced : 0,
-				 st ? st->frames_oversized : 0};
+		uint64_t v[] = {st ? st->updates_coalesced : 0, st ? st->scans_coalesced : 0,
+				st ? st->frames_oversized : 0, st ? st->bpf_records_dropped : 0};
 
-		for (size_t j = 0; j < 3; j++)
+		_Static_assert(sizeof(v) / sizeof(v[0]) == sizeof(dropped) / sizeof(dropped[0]),
+			       "a value per reason");
+		for (size_t j = 0; j < sizeof(v) / sizeof(v[0]); j++)
 			fprintf(f,
 				"nsnet_agent_records_dropped_total{%s,reason=\"%s\"} %" PRIu64 "\n",
 				lab_at(s, s->nodes[i].lab), dropped[j], v[j]);
 	}
+
+	/* Sockets a cut chain hid are not records the agent dropped: they were never read,
+	 * so they have a family of their own. */
+	family(f, "nsnet_agent_bpf_chains_capped_total", "counter",
+	       "Hash chains the node's agent's BPF walk cut at the length cap (sockets missed).");
+	for (i = 0; i < s->n_nodes; i++) {
+		const Nsnet__V1__AgentStats *st = s->nodes[i].info.stats;
+
+		fprintf(f, "nsnet_agent_bpf_chains_capped_total{%s} %" PRIu64 "\n",
+			lab_at(s, s->nodes[i].lab), st ? st->bpf_chains_capped : 0);
+	}
+
+	family(f, "nsnet_agent_backend_info", "gauge",
+	       "Always 1; where the node's newest scan took its sockets from: bpf or netlink.");
+	for (i = 0; i < s->n_nodes; i++)
+		if (*s->nodes[i].info.backend)
+			fprintf(f, "nsnet_agent_backend_info{%s} 1\n",
+				lab_at(s, s->nodes[i].lab_backend));
 
 	family(f, "nsnet_agent_sessions_total", "counter",
 	       "Sessions (accepted hellos) of the node's agents.");

@@ -93,6 +93,7 @@ struct nsn_store_node {
 	bool has_scan;
 	uint64_t scan, time_ms, scan_sockets;
 	uint32_t scan_ms, vanished, failed, scan_namespaces;
+	char *backend; /* of the last ScanDone; NULL before */
 	char **warnings;
 	size_t n_warnings;
 	Nsnet__V1__AgentStats stats;

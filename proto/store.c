@@ -1018,9 +1018,22 @@ static void warnings_free(struct nsn_store_node *n)
 	n->n_warnings = 0;
 }
 
+/* Replace the node's backend by @p backend (taken; NULL: none), counted in the store's
+ * bytes as the warnings are. */
+static void backend_set(struct nsn_store_node *n, char *backend)
+{
+	if (n->backend)
+		n->store->bytes -= strlen(n->backend) + 1;
+	free(n->backend);
+	n->backend = backend;
+	if (backend)
+		n->store->bytes += strlen(backend) + 1;
+}
+
 static int apply_scan_done(struct nsn_store_node *n, const Nsnet__V1__ScanDone *d)
 {
 	char **w = calloc(d->n_warnings + 1, sizeof(*w));
+	char *backend;
 
 	if (!w)
 		return -ENOMEM;
@@ -1033,6 +1046,14 @@ static int apply_scan_done(struct nsn_store_node *n, const Nsnet__V1__ScanDone *
 			return -ENOMEM;
 		}
 	}
+	backend = strdup(str(d->backend));
+	if (!backend) {
+		for (size_t i = 0; i < d->n_warnings; i++)
+			free(w[i]);
+		free(w);
+		return -ENOMEM;
+	}
+	backend_set(n, backend);
 	warnings_free(n);
 	n->warnings = w;
 	n->n_warnings = d->n_warnings;
@@ -1092,6 +1113,7 @@ static void node_free(struct nsn_store_node *n)
 {
 	ns_remove_all(n);
 	warnings_free(n);
+	backend_set(n, NULL);
 	n->store->bytes -= sizeof(*n);
 	free(n->name);
 	free(n->boot_id);
@@ -1199,6 +1221,7 @@ int nsn_store_hello(struct nsn_store *store, const Nsnet__V1__Hello *hello,
 		/* A reboot or a new agent process: nothing it says builds on what we have. */
 		ns_remove_all(n);
 		warnings_free(n);
+		backend_set(n, NULL);
 		n->has_scan = false;
 		n->scan = n->time_ms = n->scan_sockets = 0;
 		n->scan_ms = n->vanished = n->failed = n->scan_namespaces = 0;
@@ -1242,6 +1265,7 @@ void nsn_store_node_info(const struct nsn_store_node *n, struct nsn_store_node_i
 	    .failed = n->failed,
 	    .scan_namespaces = n->scan_namespaces,
 	    .scan_sockets = n->scan_sockets,
+	    .backend = str(n->backend),
 	    .warnings = n->warnings ? n->warnings : none,
 	    .n_warnings = n->n_warnings,
 	    .stats = &n->stats,

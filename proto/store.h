@@ -60,6 +60,8 @@ struct nsn_store_node_info {
 	uint32_t vanished, failed;
 	uint32_t scan_namespaces; /**< what the agent said the node has now */
 	uint64_t scan_sockets;
+	const char *backend;   /**< where its sockets came from: "bpf", "netlink", or "" (an
+				    agent too old to say, or no scan yet) */
 	char *const *warnings; /**< the scan's warnings, NULL-terminated */
 	size_t n_warnings;
 	/** The last AgentStats (of a Hello or a ScanDone; all zero if none came). */

@@ -95,7 +95,9 @@ struct agent {
 	double last_scan_ms;
 	size_t last_namespaces, last_sockets;
 	const char *last_backend;    /* the last scan's: "bpf" or "netlink"; NULL before */
-	uint64_t bpf_drops, bpf_capped; /* records lost to a full ring, chains cut: all scans */
+	/* Records lost to a full ring, chains cut, summed over every scan (/healthz, and
+	 * AgentStats.bpf_records_dropped and bpf_chains_capped). */
+	uint64_t bpf_drops, bpf_capped;
 
 	/* The collector connection. */
 	enum conn_state state;

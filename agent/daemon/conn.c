@@ -228,6 +228,7 @@ static int send_scan(struct agent *a, nsn_sync_emit_fn emit)
 	done.stats = &st;
 	done.vanished = (uint32_t)a->latest->n_vanished;
 	done.failed = (uint32_t)a->latest->n_failed;
+	done.backend = (char *)(a->latest->backend ? a->latest->backend : "");
 	f.body_case = NSNET__V1__FRAME__BODY_SCAN_DONE;
 	f.scan_done = &done;
 	r = emit(&f, a);

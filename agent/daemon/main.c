@@ -340,6 +340,9 @@ void agent_fill_stats(const struct agent *a, Nsnet__V1__AgentStats *s)
 	s->protocol_errors = a->st.protocol_errors;
 	s->frames_oversized = a->st.frames_oversized;
 	s->netns_failed = a->st.netns_failed;
+	/* The sums /healthz shows, kept by on_scan_result(): one count for both. */
+	s->bpf_records_dropped = a->bpf_drops;
+	s->bpf_chains_capped = a->bpf_capped;
 }
 
 static void read_boot_id(struct agent *a)

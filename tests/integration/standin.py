@@ -110,7 +110,8 @@ def frame(body_num, body):
 
 
 STATS = ["scans", "scans_failed", "updates_coalesced", "scans_coalesced", "frames_sent", "bytes_sent",
-         "connects", "connect_failures", "protocol_errors", "frames_oversized", "netns_failed"]
+         "connects", "connect_failures", "protocol_errors", "frames_oversized", "netns_failed",
+         "bpf_records_dropped", "bpf_chains_capped"]
 
 
 def stats(buf):
@@ -142,7 +143,8 @@ def describe(kind, body):
         return {"id": netns_id(first(fs, 1))}
     if kind == "scan_done":
         return {"scan": first(fs, 1, 0), "full": bool(first(fs, 3, 0)), "namespaces": first(fs, 4, 0),
-                "sockets": first(fs, 5, 0), "stats": stats(first(fs, 8))}
+                "sockets": first(fs, 5, 0), "stats": stats(first(fs, 8)),
+                "backend": first(fs, 11, b"").decode(errors="replace")}
     return {}
 
 

@@ -25,6 +25,7 @@ usage: test_agent.py NSNET_AGENT NSNETSTAT
 
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -242,6 +243,20 @@ def check_backend(rep, label, ag, health=None):
                   % (label, health.get("backend"), health.get("bpf_drops"), health.get("bpf_capped"), L.BACKEND))
 
 
+def check_scan_done_backend(rep, done, ag):
+    """ScanDone carries the backend the agent's scan lines name, and AgentStats the
+    BPF walk's drop counters (0 here)."""
+    scans = [x for x in ag.lines() if "event=scan " in x]
+    m = re.search(r"\bbackend=(\S+)", scans[0] if scans else "")
+    want = m.group(1) if m else None
+    rep.check(want in ("bpf", "netlink") and done["backend"] == want and (not L.BACKEND or L.BACKEND == "auto"
+                                                                          or want == L.BACKEND),
+              "ScanDone.backend %r, want the scan line's %r (test backend %r)" % (done["backend"], want, L.BACKEND))
+    rep.check(done["stats"]["bpf_records_dropped"] == 0 and done["stats"]["bpf_chains_capped"] == 0,
+              "ScanDone.stats bpf_records_dropped %r bpf_chains_capped %r, want 0"
+              % (done["stats"]["bpf_records_dropped"], done["stats"]["bpf_chains_capped"]))
+
+
 def main():
     if len(sys.argv) != 3:
         print("usage: test_agent.py NSNET_AGENT NSNETSTAT", file=sys.stderr)
@@ -316,6 +331,7 @@ def main():
     full = st.wait(lambda e: e["ev"] == "scan_done" and e["full"], 15)
     if not rep.check(full is not None, "no full ScanDone within 15 s; agent log:\n" + "\n".join(ag.lines())):
         return finish(rep)
+    check_scan_done_backend(rep, full, ag)
     snaps = [e for e in st.events if e["ev"] == "snapshot" and e["conn"] == 1]
     rep.check({e["id"]["inode"] for e in snaps} >= {ino for _, ino in mine},
               "the full snapshot lacks test namespaces: %s" % sorted(e["id"]["inode"] for e in snaps))

@@ -20,7 +20,10 @@ loopback connection and a UDP socket.
     frames_rejected{reason="auth"}) and never become nodes; queries without or with a
     wrong token exit 1 with one line.
  7. /metrics passes `promtool check metrics` silently and has the contract's
-    families and the fixture's numbers; /healthz is 200 JSON.
+    families and the fixture's numbers; each agent's backend (as its scan lines name
+    it) in nsnet_agent_backend_info, its BPF drop counters present and 0; the odd node, whose
+    ScanDone has no backend (an older agent's), has no backend series but its zeros;
+    /healthz is 200 JSON.
  8. A real Prometheus scrapes /metrics every second; PromQL over the nsnet_ series
     gives the fixture's numbers (and the odd node's label exactly).
  2. Per node, `nsnetstat --collector ... --json -tuanxp --node NODE` equals the local
@@ -80,7 +83,8 @@ CONTRACT_FAMILIES = (
     "nsnet_collector_frames_rejected_total", "nsnet_collector_auth_failures_total",
     "nsnet_collector_queries_total", "nsnet_collector_nodes", "nsnet_collector_nodes_forgotten_total",
     "nsnet_agent_up", "nsnet_agent_last_seen_timestamp_seconds", "nsnet_agent_lag_seconds",
-    "nsnet_agent_records_dropped_total", "nsnet_sockets", "nsnet_listening_sockets",
+    "nsnet_agent_records_dropped_total", "nsnet_agent_bpf_chains_capped_total", "nsnet_agent_backend_info",
+    "nsnet_sockets", "nsnet_listening_sockets",
     "nsnet_tcp_retransmitted_segments_total",
     "nsnet_interface_receive_bytes_total", "nsnet_interface_transmit_bytes_total",
     "nsnet_interface_receive_packets_total", "nsnet_interface_transmit_packets_total",
@@ -880,6 +884,18 @@ def check_hello_timeout(t, x):
             "closed %s after %.1f s, timeout +%s" % (closed, took, d))
 
 
+def scan_backend(daemon):
+    """The backend the agent's first scan line names ("bpf" or "netlink"), or None."""
+    m = re.search(r"\bbackend=(\S+)", daemon.wait_log("event=scan ", 5) or "")
+    return m.group(1) if m else None
+
+
+def backend_series(m, node):
+    """{backend label: value} of the node's nsnet_agent_backend_info series."""
+    return {dict(ls).get("backend"): v for (n, ls), v in m.samples.items()
+            if n == "nsnet_agent_backend_info" and ("node", node) in ls}
+
+
 def check_metrics(t, x):
     """7. /metrics is lint-clean for the real promtool; /healthz is 200 JSON; the
     contract's families and the fixture's numbers are there."""
@@ -913,6 +929,20 @@ def check_metrics(t, x):
                 and m.get("nsnet_agent_last_seen_timestamp_seconds", node=node) is not None,
                 "/metrics: %s up, lag below 10 s, last seen" % node,
                 "up %s lag %s" % (m.get("nsnet_agent_up", node=node), m.get("nsnet_agent_lag_seconds", node=node)))
+        want = scan_backend(x.agents[node])
+        got = backend_series(m, node)
+        t.check(want in ("bpf", "netlink") and got == {want: 1},
+                "/metrics: nsnet_agent_backend_info{node=%s,backend=%s} 1, its agent's scans' backend" % (node, want),
+                "agent's scan line says %r, series %s" % (want, got))
+        got = (m.get("nsnet_agent_records_dropped_total", node=node, reason="bpf_ring_full"),
+               m.get("nsnet_agent_bpf_chains_capped_total", node=node))
+        t.check(got == (0, 0), "/metrics %s: records_dropped_total{reason=bpf_ring_full} and "
+                "bpf_chains_capped_total present, 0" % node, "got %s" % (got,))
+    odd = prom_escape(ODD_TEXT)
+    got = (backend_series(m, odd), m.get("nsnet_agent_records_dropped_total", node=odd, reason="bpf_ring_full"),
+           m.get("nsnet_agent_bpf_chains_capped_total", node=odd))
+    t.check(got == ({}, 0, 0), "/metrics: the odd node's ScanDone without a backend (an older agent's): "
+            "no nsnet_agent_backend_info series, BPF drop counters 0", "got %s" % (got,))
     t.check((m.get("nsnet_collector_queries_total") or 0) == q0 + 1 and (m.get("nsnet_collector_frames_received_total") or 0) > 0
             and (m.get("nsnet_collector_received_bytes_total") or 0) > 0,
             "/metrics: one query counts 1 in queries_total; frames and bytes received are counted",
@@ -1022,6 +1052,10 @@ def check_prometheus(t, x):
     res = {m.get("node"): val for m, val in promql(x.prom_port, q)}
     t.check(res.get(NODE_A) == 1 and res.get(NODE_B) == 1, "PromQL nsnet_agent_up is 1 for both nodes", "got %s" % res)
     t.check(ODD_TEXT in res, "Prometheus ingested the odd node's label value exactly", "nodes %r" % sorted(res))
+    q = 'nsnet_agent_backend_info'
+    res = sorted((m.get("node"), m.get("backend"), val) for m, val in promql(x.prom_port, q))
+    want = sorted((n, scan_backend(x.agents[n]), 1) for n in (NODE_A, NODE_B))
+    t.check(res == want, "PromQL %s: one series per agent, its scans' backend" % q, "got %s, want %s" % (res, want))
 
 
 def wait_hostile_forgotten(t, x):

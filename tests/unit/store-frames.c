@@ -123,6 +123,7 @@ int scan_done(struct nsn_store_node *n, bool full)
 {
 	NsnFrame f = NSNET__V1__FRAME__INIT;
 	Nsnet__V1__ScanDone d = NSNET__V1__SCAN_DONE__INIT;
+	Nsnet__V1__AgentStats st = NSNET__V1__AGENT_STATS__INIT;
 	char *w[] = {"netns 7: vanished during the scan"};
 
 	d.scan = 3;
@@ -132,6 +133,11 @@ int scan_done(struct nsn_store_node *n, bool full)
 	d.vanished = 1;
 	d.n_warnings = 1;
 	d.warnings = w;
+	d.backend = "bpf";
+	st.scans = 3;
+	st.bpf_records_dropped = 4;
+	st.bpf_chains_capped = 2;
+	d.stats = &st;
 	f.body_case = NSNET__V1__FRAME__BODY_SCAN_DONE;
 	f.scan_done = &d;
 	return nsn_store_apply(n, &f, NULL);

@@ -60,6 +60,8 @@ int apply_snap(struct nsn_store_node *n, Nsnet__V1__NamespaceSnapshot *s,
 int apply_delta(struct nsn_store_node *n, Nsnet__V1__NamespaceDelta *d,
 		struct nsn_store_error *err);
 int apply_gone(struct nsn_store_node *n, Nsnet__V1__NetnsId *id, struct nsn_store_error *err);
+/* ScanDone{scan=3, backend="bpf", a warning, stats{scans=3, bpf_records_dropped=4,
+ * bpf_chains_capped=2}}. */
 int scan_done(struct nsn_store_node *n, bool full);
 /* The node's namespaces, materialized (view_free() them). */
 struct view view_of(const struct nsn_store_node *n);

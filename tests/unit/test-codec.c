@@ -74,6 +74,8 @@ static void stats_fill(Nsnet__V1__AgentStats *s)
 	s->frames_sent = 1000;
 	s->bytes_sent = UINT64_MAX;
 	s->netns_failed = 2;
+	s->bpf_records_dropped = 5;
+	s->bpf_chains_capped = UINT64_MAX - 1;
 }
 
 TEST(hello_round_trip)
@@ -124,6 +126,8 @@ TEST(hello_round_trip)
 			ASSERT_EQ(x->stats->frames_sent, 1000);
 			ASSERT_TRUE(x->stats->bytes_sent == UINT64_MAX);
 			ASSERT_EQ(x->stats->netns_failed, 2);
+			ASSERT_EQ(x->stats->bpf_records_dropped, 5);
+			ASSERT_TRUE(x->stats->bpf_chains_capped == UINT64_MAX - 1);
 		}
 	}
 	nsn_wire_free(g);
@@ -434,6 +438,7 @@ TEST(delta_gone_scan_done_round_trip)
 	sd.stats = &st;
 	sd.vanished = 1;
 	sd.failed = 2;
+	sd.backend = "bpf";
 	f = (NsnFrame)NSNET__V1__FRAME__INIT;
 	f.seq = 5;
 	f.body_case = NSNET__V1__FRAME__BODY_SCAN_DONE;
@@ -456,8 +461,39 @@ TEST(delta_gone_scan_done_round_trip)
 			ASSERT_STREQ(x->warnings[1], "two");
 		}
 		ASSERT_TRUE(x->stats && x->stats->scans == 12);
+		ASSERT_TRUE(x->stats && x->stats->bpf_records_dropped == 5 &&
+			    x->stats->bpf_chains_capped == UINT64_MAX - 1);
 		ASSERT_EQ(x->vanished, 1);
 		ASSERT_EQ(x->failed, 2);
+		ASSERT_STREQ(x->backend, "bpf");
+	}
+	nsn_wire_free(g);
+}
+
+/* What an agent older than ScanDone.backend and AgentStats' BPF counters sends (the
+ * bytes of a ScanDone and its stats with fields 1 to 10 and 1 to 11 only) reads as ""
+ * and 0: the proto3 defaults, which mean "not said" to the collector. */
+TEST(scan_done_from_an_older_agent)
+{
+	/* Frame{seq=1, scan_done=ScanDone{scan=9, full=true, stats=AgentStats{scans=9,
+	 * netns_failed=1}}} */
+	static const uint8_t old[] = {0x08, 0x01, 0x4a, 0x0a, 0x08, 0x09, 0x18,
+				      0x01, 0x42, 0x04, 0x08, 0x09, 0x58, 0x01};
+	NsnFrame *g = NULL;
+
+	ASSERT_EQ(nsn_wire_unpack(old, sizeof(old), MAX, &g), 0);
+	ASSERT_TRUE(g && g->scan_done && g->scan_done->stats);
+	if (g && g->scan_done && g->scan_done->stats) {
+		const Nsnet__V1__ScanDone *x = g->scan_done;
+
+		ASSERT_EQ(x->scan, 9);
+		ASSERT_TRUE(x->full);
+		ASSERT_TRUE(x->backend != NULL);
+		ASSERT_STREQ(x->backend ? x->backend : "(null)", "");
+		ASSERT_EQ(x->stats->scans, 9);
+		ASSERT_EQ(x->stats->netns_failed, 1);
+		ASSERT_EQ(x->stats->bpf_records_dropped, 0);
+		ASSERT_EQ(x->stats->bpf_chains_capped, 0);
 	}
 	nsn_wire_free(g);
 }
@@ -765,6 +801,7 @@ TEST(pack_over_max)
 }
 
 TEST_MAIN(CASE(hello_round_trip), CASE(welcome_ack_error_round_trip), CASE(snapshot_round_trip),
-	  CASE(delta_gone_scan_done_round_trip), CASE(query_response_round_trip), CASE(body_names),
-	  CASE(unpack_garbage), CASE(unpack_without_body), CASE(unpack_unknown_field_zero),
-	  CASE(unpack_over_max), CASE(unpack_truncated), CASE(pack_over_max))
+	  CASE(delta_gone_scan_done_round_trip), CASE(scan_done_from_an_older_agent),
+	  CASE(query_response_round_trip), CASE(body_names), CASE(unpack_garbage),
+	  CASE(unpack_without_body), CASE(unpack_unknown_field_zero), CASE(unpack_over_max),
+	  CASE(unpack_truncated), CASE(pack_over_max))

@@ -42,6 +42,9 @@ TEST(snapshot_round_trip)
 	ASSERT_EQ(info.n_warnings, 1);
 	ASSERT_STREQ(info.warnings[0], "netns 7: vanished during the scan");
 	ASSERT_TRUE(info.warnings[1] == NULL);
+	ASSERT_STREQ(info.backend, "bpf");
+	ASSERT_TRUE(info.stats && info.stats->scans == 3 && info.stats->bpf_records_dropped == 4 &&
+		    info.stats->bpf_chains_capped == 2);
 
 	struct view v = view_of(n);
 	ASSERT_EQ(v.n, 2);
@@ -313,14 +316,20 @@ TEST(new_boot_or_session_wipes)
 	struct nsn_store_error err;
 	struct nsn_store_node_info info;
 
+	/* Before any ScanDone the backend is unknown: "". */
+	nsn_store_node_info(n, &info);
+	ASSERT_STREQ(info.backend, "");
 	ASSERT_EQ(apply_snap(n, mk_ns(&a, 7, "blue", 2), &err), 0);
 	ASSERT_EQ(scan_done(n, true), 0);
+	nsn_store_node_info(n, &info);
+	ASSERT_STREQ(info.backend, "bpf");
 	n = hello(st, "n1", "boot-b", 1);
 	nsn_store_node_info(n, &info);
 	ASSERT_EQ(info.namespaces, 0);
 	ASSERT_EQ(info.sockets, 0);
 	ASSERT_TRUE(!info.has_scan);
 	ASSERT_EQ(info.n_warnings, 0);
+	ASSERT_STREQ(info.backend, "");
 	ASSERT_STREQ(info.boot_id, "boot-b");
 
 	ASSERT_EQ(apply_snap(n, mk_ns(&a, 7, "blue", 2), &err), 0);
