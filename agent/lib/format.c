@@ -140,10 +140,9 @@ static bool all_zero(const uint8_t *a, size_t n)
 	return true;
 }
 
-/* Appenders for nsn_fmt_endpoint(), which the table calls twice per socket: by hand,
- * since snprintf's parsing (and glibc's inet_ntop for IPv4, a sprintf) dominated the
- * table at 100k sockets. Each keeps @p at < @p len and the string terminated. */
-static size_t app_str(char *buf, size_t len, size_t at, const char *s)
+/* The appenders: nsn_fmt_endpoint() and the table call them twice per socket, and at 100k
+ * sockets snprintf's parsing (and glibc's inet_ntop for IPv4, a sprintf) dominated. */
+size_t nsn_fmt_put(char *buf, size_t len, size_t at, const char *s)
 {
 	size_t n = strlen(s);
 
@@ -154,14 +153,14 @@ static size_t app_str(char *buf, size_t len, size_t at, const char *s)
 	return at + n;
 }
 
-static size_t app_u(char *buf, size_t len, size_t at, unsigned v)
+size_t nsn_fmt_put_u64(char *buf, size_t len, size_t at, unsigned long long v, unsigned base)
 {
-	char t[12];
+	char t[24];
 	size_t n = 0;
 
 	do {
-		t[n++] = (char)('0' + v % 10);
-		v /= 10;
+		t[n++] = "0123456789abcdef"[v % base];
+		v /= base;
 	} while (v);
 	while (n && at < len - 1)
 		buf[at++] = t[--n];
@@ -180,41 +179,41 @@ const char *nsn_fmt_endpoint(char *buf, size_t len, const struct nsn_sock *s,
 		return buf;
 	buf[0] = '\0';
 	if (!s || !ep) {
-		app_str(buf, len, 0, "*:*");
+		nsn_fmt_put(buf, len, 0, "*:*");
 		return buf;
 	}
 
 	if (s->family == AF_INET6) {
 		/* A dual-stack wildcard is "*"; only a v6only one is shown as "[::]". */
 		if (s->v6only != 1 && all_zero(ep->addr, 16)) {
-			at = app_str(buf, len, at, "*");
+			at = nsn_fmt_put(buf, len, at, "*");
 		} else {
-			at = app_str(buf, len, at, "[");
-			at = app_str(buf, len, at, nsn_fmt_addr(ntop, sizeof(ntop), AF_INET6, ep->addr));
-			at = app_str(buf, len, at, "]");
+			at = nsn_fmt_put(buf, len, at, "[");
+			at = nsn_fmt_put(buf, len, at, nsn_fmt_addr(ntop, sizeof(ntop), AF_INET6, ep->addr));
+			at = nsn_fmt_put(buf, len, at, "]");
 		}
 	} else if (s->family == AF_INET) {
 		for (int i = 0; i < 4; i++) {
 			if (i)
-				at = app_str(buf, len, at, ".");
-			at = app_u(buf, len, at, ep->addr[i]);
+				at = nsn_fmt_put(buf, len, at, ".");
+			at = nsn_fmt_put_u64(buf, len, at, ep->addr[i], 10);
 		}
 	} else {
-		at = app_str(buf, len, at, nsn_fmt_addr(ntop, sizeof(ntop), s->family, ep->addr));
+		at = nsn_fmt_put(buf, len, at, nsn_fmt_addr(ntop, sizeof(ntop), s->family, ep->addr));
 	}
 
 	/* ss appends the bound device to the local address only, and names an index it
 	 * cannot resolve "if<N>" (iproute2's ll_index_to_name()). */
 	if (ep == &s->local) {
 		if (s->dev) {
-			at = app_str(buf, len, at, "%");
-			at = app_str(buf, len, at, s->dev);
+			at = nsn_fmt_put(buf, len, at, "%");
+			at = nsn_fmt_put(buf, len, at, s->dev);
 		} else if (s->ifindex) {
-			at = app_str(buf, len, at, "%if");
-			at = app_u(buf, len, at, s->ifindex);
+			at = nsn_fmt_put(buf, len, at, "%if");
+			at = nsn_fmt_put_u64(buf, len, at, s->ifindex, 10);
 		}
 	}
-	at = app_str(buf, len, at, ":");
+	at = nsn_fmt_put(buf, len, at, ":");
 
 	/* Raw sockets keep the protocol number even without -n (ss would name it). */
 	if (ep->port == 0)
@@ -222,9 +221,9 @@ const char *nsn_fmt_endpoint(char *buf, size_t len, const struct nsn_sock *s,
 	else if (!numeric && (s->proto == NSN_PROTO_TCP || s->proto == NSN_PROTO_UDP))
 		port = svc_name(s->proto, ep->port, portbuf, sizeof(portbuf));
 	if (port)
-		app_str(buf, len, at, port);
+		nsn_fmt_put(buf, len, at, port);
 	else
-		app_u(buf, len, at, ep->port);
+		nsn_fmt_put_u64(buf, len, at, ep->port, 10);
 	return buf;
 }
 

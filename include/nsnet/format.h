@@ -39,6 +39,17 @@ const char *nsn_fmt_endpoint(char *buf, size_t len, const struct nsn_sock *s,
 /** ss's unix "Local Address": the path, "@abstract", or "*" when unnamed. */
 const char *nsn_fmt_unix_path(const struct nsn_sock *s);
 
+/**
+ * Append @p s to the string of @p len bytes at @p buf, whose first @p at bytes are
+ * written (@p at < @p len), cutting what does not fit, as snprintf would; the result is
+ * always terminated. For formatting many rows fast: no format string to parse.
+ * @return the new length.
+ */
+size_t nsn_fmt_put(char *buf, size_t len, size_t at, const char *s);
+
+/** As nsn_fmt_put(), the digits of @p v in @p base (10 or 16, lower case). */
+size_t nsn_fmt_put_u64(char *buf, size_t len, size_t at, unsigned long long v, unsigned base);
+
 #ifdef __cplusplus
 }
 #endif
